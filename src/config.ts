@@ -1,0 +1,81 @@
+import { parseArgs } from 'node:util';
+
+export interface OperatorConfig {
+  kubeconfig?: string;
+  namespace?: string;
+  labelSelector?: string;
+  concurrency: number;
+  resyncSeconds: number;
+  defaultRegion: string;
+  awsEndpoint?: string;
+  awsMaxAttempts: number;
+  stackPollSeconds: number;
+  logLevel: string;
+  shutdownTimeoutSeconds: number;
+  kubeTimeoutSeconds: number;
+}
+
+/** Flag name → [env var, default]. Flags win over env, env over defaults. */
+const SPEC = {
+  kubeconfig: ['KUBECONFIG', undefined],
+  namespace: ['PIO_NAMESPACE', undefined],
+  'label-selector': ['PIO_LABEL_SELECTOR', undefined],
+  concurrency: ['PIO_CONCURRENCY', '8'],
+  'resync-period': ['PIO_RESYNC_PERIOD', '600'],
+  'default-region': ['AWS_REGION', 'us-east-1'],
+  'aws-endpoint': ['AWS_ENDPOINT_URL', undefined],
+  'aws-max-attempts': ['PIO_AWS_MAX_ATTEMPTS', '3'],
+  'stack-poll-interval': ['PIO_STACK_POLL_INTERVAL', '5'],
+  'log-level': ['LOG_LEVEL', 'info'],
+  'shutdown-timeout': ['PIO_SHUTDOWN_TIMEOUT', '25'],
+  'kube-timeout': ['PIO_KUBE_TIMEOUT', '30'],
+} as const satisfies Record<string, readonly [string, string | undefined]>;
+
+export const USAGE = `pcluster-image-operator [run] [flags]
+
+Runs the CustomImage operator against the cluster of --kubeconfig / KUBECONFIG, or in-cluster config.
+
+Flags (environment variable in brackets):
+${Object.entries(SPEC)
+  .map(([flag, [env, def]]) => `  --${flag.padEnd(22)} [${env}]${def !== undefined ? ` default ${def}` : ''}`)
+  .join('\n')}
+  --help
+Durations are in seconds.`;
+
+function positiveInt(flag: string, raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${flag} must be a positive whole number, got "${raw}"`);
+  return n;
+}
+
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): OperatorConfig | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: { ...Object.fromEntries(Object.keys(SPEC).map((k) => [k, { type: 'string' as const }])), help: { type: 'boolean' } },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return 'help';
+  const get = (flag: keyof typeof SPEC): string | undefined => {
+    const v = (values as Record<string, unknown>)[flag];
+    if (typeof v === 'string' && v !== '') return v;
+    const [envName, def] = SPEC[flag];
+    const e = env[envName];
+    return e !== undefined && e !== '' ? e : def;
+  };
+  const cfg: OperatorConfig = {
+    concurrency: positiveInt('concurrency', get('concurrency')!),
+    resyncSeconds: positiveInt('resync-period', get('resync-period')!),
+    defaultRegion: get('default-region')!,
+    awsMaxAttempts: positiveInt('aws-max-attempts', get('aws-max-attempts')!),
+    stackPollSeconds: positiveInt('stack-poll-interval', get('stack-poll-interval')!),
+    logLevel: get('log-level')!,
+    shutdownTimeoutSeconds: positiveInt('shutdown-timeout', get('shutdown-timeout')!),
+    kubeTimeoutSeconds: positiveInt('kube-timeout', get('kube-timeout')!),
+  };
+  const optional = { kubeconfig: get('kubeconfig'), namespace: get('namespace'), labelSelector: get('label-selector'), awsEndpoint: get('aws-endpoint') };
+  for (const [k, v] of Object.entries(optional)) if (v !== undefined) (cfg as unknown as Record<string, string>)[k] = v;
+  if (!/^[a-z]{2}(-[a-z]+)+-[0-9]+$/.test(cfg.defaultRegion)) throw new Error(`--default-region "${cfg.defaultRegion}" is not an AWS region name`);
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel)) throw new Error(`--log-level "${cfg.logLevel}" is not one of fatal, error, warn, info, debug, trace, silent`);
+  return cfg;
+}

@@ -1,0 +1,101 @@
+import { makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { backoffDelay } from './backoff.ts';
+
+export type InformerEventType = 'add' | 'update' | 'delete';
+
+/** Custom resources arrive as plain JSON (timestamps are strings), so only name and namespace are assumed. */
+export type ListedObject = { metadata: { name: string; namespace?: string } };
+
+export interface SupervisedInformerOptions<T extends ListedObject> {
+  path: string;
+  list: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>;
+  labelSelector?: string;
+  log: Logger;
+  onEvent(type: InformerEventType, obj: T): void;
+  /** Called after every (re)list, with the objects now known. */
+  onSynced?(): void;
+}
+
+/**
+ * An informer that never stays dead: client-node's informer stops on any watch or list error, so
+ * this restarts it with backoff. A 410 Gone makes client-node relist itself; any other failure
+ * restarts from the last resourceVersion, and the informer relists when that is too old.
+ */
+export class SupervisedInformer<T extends ListedObject> {
+  private readonly informer: Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
+  private readonly opts: SupervisedInformerOptions<T>;
+  private restarts = 0;
+  private stopped = false;
+  private synced = false;
+  private restartTimer: NodeJS.Timeout | undefined;
+
+  constructor(kc: KubeConfig, opts: SupervisedInformerOptions<T>) {
+    this.opts = opts;
+    this.informer = makeInformer(kc, opts.path, opts.list as never, opts.labelSelector);
+    this.informer.on('add', (o) => opts.onEvent('add', o as unknown as T));
+    this.informer.on('update', (o) => opts.onEvent('update', o as unknown as T));
+    this.informer.on('delete', (o) => opts.onEvent('delete', o as unknown as T));
+    this.informer.on('connect', () => {
+      this.restarts = 0;
+    });
+    this.informer.on('error', (err: unknown) => this.onError(err));
+  }
+
+  get hasSynced(): boolean {
+    return this.synced;
+  }
+
+  get restartCount(): number {
+    return this.restarts;
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    for (;;) {
+      try {
+        await this.informer.start();
+        this.markSynced();
+        return;
+      } catch (err) {
+        if (this.stopped) return;
+        const delay = backoffDelay(++this.restarts, 500, 30_000);
+        this.opts.log.warn({ err: (err as Error).message, retryInMs: delay }, 'informer start failed');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  private markSynced(): void {
+    this.synced = true;
+    this.opts.onSynced?.();
+  }
+
+  private onError(err: unknown): void {
+    if (this.stopped || this.restartTimer) return;
+    const delay = backoffDelay(++this.restarts, 500, 30_000);
+    this.opts.log.warn({ err: (err as Error)?.message ?? String(err), retryInMs: delay, restarts: this.restarts }, 'informer stopped; restarting');
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.stopped) return;
+      this.informer.start().then(
+        () => this.markSynced(),
+        (e: unknown) => this.onError(e),
+      );
+    }, delay);
+  }
+
+  list(): readonly T[] {
+    return this.informer.list() as unknown as T[];
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.informer.get(name, namespace) as unknown as T | undefined;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.restartTimer);
+    await this.informer.stop();
+  }
+}

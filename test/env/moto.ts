@@ -1,0 +1,48 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, startManaged, waitFor, type Managed } from './processes.ts';
+
+const INSTALL_HINT = "moto's server is required for the AWS emulator: install it with `pip install 'moto[server]'` (Python 3.9+), so that `moto_server` is on PATH";
+
+function motoCommand(): { cmd: string; args: string[] } {
+  if (spawnSync('sh', ['-c', 'command -v moto_server'], { encoding: 'utf8' }).status === 0) return { cmd: 'moto_server', args: [] };
+  const py = spawnSync('python3', ['-c', 'import moto.server, flask'], { encoding: 'utf8' });
+  if (py.status === 0) return { cmd: 'python3', args: ['-m', 'moto.server'] };
+  throw new Error(INSTALL_HINT);
+}
+
+/** moto's AWS server on a free loopback port. */
+export class Moto {
+  readonly endpoint: string;
+  private readonly proc: Managed;
+  private readonly dir: string;
+
+  private constructor(endpoint: string, proc: Managed, dir: string) {
+    this.endpoint = endpoint;
+    this.proc = proc;
+    this.dir = dir;
+  }
+
+  static async start(): Promise<Moto> {
+    const { cmd, args } = motoCommand();
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'pio-moto-'));
+    const proc = startManaged('moto_server', cmd, [...args, '-H', '127.0.0.1', '-p', String(port)], join(dir, 'moto.log'));
+    const endpoint = `http://127.0.0.1:${port}`;
+    await waitFor('moto_server', async () => (await fetch(`${endpoint}/moto-api/data.json`)).ok, 30_000, 150, proc);
+    return new Moto(endpoint, proc, dir);
+  }
+
+  /** Forgets every resource in every service. */
+  async reset(): Promise<void> {
+    const res = await fetch(`${this.endpoint}/moto-api/reset`, { method: 'POST' });
+    if (!res.ok) throw new Error(`moto reset failed: HTTP ${res.status}`);
+  }
+
+  async stop(): Promise<void> {
+    await this.proc.stop('SIGTERM', 3000);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
