@@ -10,6 +10,9 @@ export interface OperatorConfig {
   awsEndpoint?: string;
   awsMaxAttempts: number;
   stackPollSeconds: number;
+  buildingPollSeconds: number;
+  blockedRecheckSeconds: number;
+  stackRetrySeconds: number;
   logLevel: string;
   shutdownTimeoutSeconds: number;
   kubeTimeoutSeconds: number;
@@ -26,6 +29,9 @@ const SPEC = {
   'aws-endpoint': ['AWS_ENDPOINT_URL', undefined],
   'aws-max-attempts': ['PIO_AWS_MAX_ATTEMPTS', '3'],
   'stack-poll-interval': ['PIO_STACK_POLL_INTERVAL', '5'],
+  'building-poll-interval': ['PIO_BUILDING_POLL_INTERVAL', '60'],
+  'blocked-recheck-interval': ['PIO_BLOCKED_RECHECK_INTERVAL', '30'],
+  'stack-retry-interval': ['PIO_STACK_RETRY_INTERVAL', '15'],
   'log-level': ['LOG_LEVEL', 'info'],
   'shutdown-timeout': ['PIO_SHUTDOWN_TIMEOUT', '25'],
   'kube-timeout': ['PIO_KUBE_TIMEOUT', '30'],
@@ -69,6 +75,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     defaultRegion: get('default-region')!,
     awsMaxAttempts: positiveInt('aws-max-attempts', get('aws-max-attempts')!),
     stackPollSeconds: positiveInt('stack-poll-interval', get('stack-poll-interval')!),
+    buildingPollSeconds: positiveInt('building-poll-interval', get('building-poll-interval')!),
+    blockedRecheckSeconds: positiveInt('blocked-recheck-interval', get('blocked-recheck-interval')!),
+    stackRetrySeconds: positiveInt('stack-retry-interval', get('stack-retry-interval')!),
     logLevel: get('log-level')!,
     shutdownTimeoutSeconds: positiveInt('shutdown-timeout', get('shutdown-timeout')!),
     kubeTimeoutSeconds: positiveInt('kube-timeout', get('kube-timeout')!),

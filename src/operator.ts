@@ -72,7 +72,15 @@ export async function startOperator(cfg: OperatorConfig, log: Logger, overrides:
       events,
       log,
     },
-    { ...DEFAULT_RECONCILER_OPTIONS, defaultRegion: cfg.defaultRegion, resyncMs: cfg.resyncSeconds * 1000, stackPollMs: cfg.stackPollSeconds * 1000 },
+    {
+      ...DEFAULT_RECONCILER_OPTIONS,
+      defaultRegion: cfg.defaultRegion,
+      resyncMs: cfg.resyncSeconds * 1000,
+      stackPollMs: cfg.stackPollSeconds * 1000,
+      buildingPollMs: cfg.buildingPollSeconds * 1000,
+      blockedRecheckMs: cfg.blockedRecheckSeconds * 1000,
+      stackRetryBaseMs: cfg.stackRetrySeconds * 1000,
+    },
   );
   const controller = new Controller(queue, reconciler, log, { name: 'customimage', concurrency: cfg.concurrency, isQuickRetry: (e) => e instanceof KubeConflictError });
 

@@ -7,7 +7,7 @@ import { setCondition } from '../api/conditions.ts';
 import { deletionPolicy, FINALIZER, isForced, keyOf, type CustomImage, type CustomImageStatus, type DeletionPlan, type Reason } from '../api/customimage.ts';
 import { describeView } from '../domain/build-status.ts';
 import { buildingMessage, inUseMessage, sharedMessage } from '../domain/messages.ts';
-import { logGroupName, TAG, type ImageObservation, type StackObservation } from '../domain/observation.ts';
+import { logGroupName, TAG, type ImageObservation, type StackObservation, type Tags } from '../domain/observation.ts';
 import { artifactPrefix, ownershipProblems } from '../domain/ownership.ts';
 import { deletingConditionIs, errorStatus, liveStatus, sameStatus } from '../domain/status.ts';
 import type { ImageStore } from '../aws/image-store.ts';
@@ -140,14 +140,16 @@ export class ImageReconciler implements Reconciler {
     const region = this.regionOf(image);
     let plan = image.status?.deletion;
     let obs: ImageObservation | undefined;
+    let checkedSnapshots: Map<string, Tags> | undefined;
     if (!plan) {
       obs = await this.guard(image, () => this.deps.store.observe(image.spec.imageId, region));
       if (!obs.ami && !obs.stack) {
         await this.event(image, 'Normal', 'Deleted', `nothing of image ${image.spec.imageId} exists in ${region}; nothing to delete`);
         return { done: true };
       }
-      const blocked = await this.checks(image, obs);
+      const { blocked, snapshotTags } = await this.checks(image, obs);
       if (blocked) return this.block(image, blocked);
+      checkedSnapshots = snapshotTags;
       plan = this.planFrom(image, obs);
       image = await this.writeStatus(image, this.startedStatus(image, obs, plan));
       await this.event(image, 'Normal', 'DeletionStarted', describePlan(image.spec.imageId, plan));
@@ -155,14 +157,14 @@ export class ImageReconciler implements Reconciler {
     }
 
     const p = this.progressOf(image);
-    const stack = plan.stackArn ? await this.stackStep(image, plan, obs?.stack) : undefined;
+    const stackStep = plan.stackArn ? await this.stackStep(image, plan, obs?.stack) : undefined;
     if (plan.amiId && !p.ami) {
       const ami = obs?.ami?.amiId === plan.amiId ? obs.ami : await this.guard(image, () => this.deps.store.describeAmi(region, plan.amiId!));
       if (ami) await this.guard(image, () => this.deps.store.deregisterImage(region, plan.amiId!));
       p.ami = true;
     }
     if (!p.snapshots) {
-      const existing = await this.guard(image, () => this.deps.store.snapshots(region, plan.snapshotIds));
+      const existing = checkedSnapshots ?? (await this.guard(image, () => this.deps.store.snapshots(region, plan.snapshotIds)));
       for (const [id, tags] of existing) {
         // re-checked here too: a plan resumed after a restart must still never delete a stranger's snapshot
         if (tags[TAG.imageId] !== image.spec.imageId) return this.block(image, { reason: 'OwnershipMismatch', message: `snapshot ${id} is tagged ${TAG.imageId}=${tags[TAG.imageId] ?? '(none)'}, not ${image.spec.imageId}` });
@@ -179,11 +181,12 @@ export class ImageReconciler implements Reconciler {
       p.logGroup = true;
     }
 
-    if (stack && stack.status !== 'DELETE_COMPLETE') {
-      const after = await this.guard(image, () => this.deps.store.describeStack(region, plan.stackArn!));
+    if (stackStep?.stack && stackStep.stack.status !== 'DELETE_COMPLETE') {
+      // after a DeleteStack request, look again; otherwise this pass's observation is current
+      const after = stackStep.requested ? await this.guard(image, () => this.deps.store.describeStack(region, plan.stackArn!)) : stackStep.stack;
       if (after && after.status === 'DELETE_FAILED') return this.stackFailed(image, plan, after);
       if (after && after.status !== 'DELETE_COMPLETE') {
-        await this.writeStatus(image, { ...image.status, cloudformationStackStatus: after.status });
+        await this.writeStatus(image, { ...image.status, imageBuildStatus: 'DELETE_IN_PROGRESS', cloudformationStackStatus: after.status });
         return { done: false, requeueAfterMs: this.opts.stackPollMs };
       }
     }
@@ -194,9 +197,15 @@ export class ImageReconciler implements Reconciler {
   }
 
   /** The reference's checks, plus ownership. Returns why deletion may not start, or undefined. */
-  private async checks(image: CustomImage, obs: ImageObservation): Promise<Blocked | undefined> {
+  private async checks(image: CustomImage, obs: ImageObservation): Promise<{ blocked?: Blocked; snapshotTags: Map<string, Tags> }> {
     const { imageId } = image.spec;
-    const snapshotTags = obs.ami ? await this.guard(image, () => this.deps.store.snapshots(obs.region, obs.ami!.snapshotIds)) : new Map();
+    const snapshotTags = obs.ami ? await this.guard(image, () => this.deps.store.snapshots(obs.region, obs.ami!.snapshotIds)) : new Map<string, Tags>();
+    const blocked = await this.blockingReason(image, obs, snapshotTags);
+    return { ...(blocked ? { blocked } : {}), snapshotTags };
+  }
+
+  private async blockingReason(image: CustomImage, obs: ImageObservation, snapshotTags: Map<string, Tags>): Promise<Blocked | undefined> {
+    const { imageId } = image.spec;
     const problems = ownershipProblems(imageId, obs, snapshotTags);
     if (problems.length > 0) return { reason: 'OwnershipMismatch', message: `not deleting anything: ${problems.join('; ')}` };
     if (obs.stack && !obs.stack.status.startsWith('DELETE_')) {
@@ -218,22 +227,29 @@ export class ImageReconciler implements Reconciler {
     return { done: false, requeueAfterMs: b.recheckMs ?? backoffDelay(p.blockedChecks, this.opts.blockedRecheckMs, this.opts.blockedRecheckMaxMs) };
   }
 
-  /** Requests the stack's deletion unless it is already deleting, gone, or waiting out a retry delay. */
-  private async stackStep(image: CustomImage, plan: DeletionPlan, observed: StackObservation | undefined): Promise<StackObservation | undefined> {
+  /**
+   * Requests the stack's deletion unless it is already deleting or gone. A DELETE_FAILED stack is
+   * retried only once that failure has been recorded and its retry delay has passed.
+   */
+  private async stackStep(image: CustomImage, plan: DeletionPlan, observed: StackObservation | undefined): Promise<{ stack: StackObservation | undefined; requested: boolean }> {
     const region = this.regionOf(image);
     const stack = observed ?? (await this.guard(image, () => this.deps.store.describeStack(region, plan.stackArn!)));
-    if (!stack || stack.status === 'DELETE_COMPLETE' || stack.status === 'DELETE_IN_PROGRESS') return stack;
-    if (stack.status === 'DELETE_FAILED') {
-      const notBefore = Date.parse(plan.stackRetryNotBefore ?? '');
-      if (!Number.isNaN(notBefore) && this.now().getTime() < notBefore) return stack;
-    }
+    if (!stack || stack.status === 'DELETE_COMPLETE' || stack.status === 'DELETE_IN_PROGRESS') return { stack, requested: false };
+    if (stack.status === 'DELETE_FAILED' && !this.retryDue(plan)) return { stack, requested: false };
     await this.guard(image, () => this.deps.store.deleteStack(region, plan.stackArn!));
-    return { ...stack, status: 'DELETE_IN_PROGRESS' };
+    return { stack, requested: true };
+  }
+
+  private retryDue(plan: DeletionPlan): boolean {
+    const notBefore = Date.parse(plan.stackRetryNotBefore ?? '');
+    return !Number.isNaN(notBefore) && this.now().getTime() >= notBefore;
   }
 
   private async stackFailed(image: CustomImage, plan: DeletionPlan, stack: StackObservation): Promise<CleanupOutcome> {
     const notBefore = Date.parse(plan.stackRetryNotBefore ?? '');
-    if (!Number.isNaN(notBefore) && this.now().getTime() < notBefore) return { done: false, requeueAfterMs: notBefore - this.now().getTime() };
+    const waiting = !Number.isNaN(notBefore) && !this.retryDue(plan);
+    // this failure is already recorded: wait out its delay without another write
+    if (waiting && image.status?.cloudformationStackStatus === 'DELETE_FAILED') return { done: false, requeueAfterMs: notBefore - this.now().getTime() };
     const attempts = (plan.stackDeleteAttempts ?? 0) + 1;
     const delay = backoffDelay(attempts, this.opts.stackRetryBaseMs, this.opts.stackRetryMaxMs);
     const message = `stack ${stack.stackName} DELETE_FAILED (attempt ${attempts}): ${stack.statusReason ?? 'no reason given'}; retrying in ${Math.round(delay / 1000)} s`;

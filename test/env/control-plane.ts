@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { resolveAssets, type ControlPlaneAssets } from './assets.ts';
 import { issueClientCert, makeTestPki, type TestPki } from './certs.ts';
-import { freePort, startManaged, waitFor, type Managed } from './processes.ts';
+import { freePort, onExit, startManaged, waitFor, type Managed } from './processes.ts';
 
 export interface ControlPlaneOptions {
   /** Write the apiserver's audit log here (request-level, for counting writes by identity). */
@@ -30,11 +30,14 @@ export class ControlPlane {
   private etcdPort = 0;
   private peerPort = 0;
   private readonly opts: ControlPlaneOptions;
+  private readonly unregister: () => void;
 
   private constructor(opts: ControlPlaneOptions) {
     this.opts = opts;
     this.assets = resolveAssets();
     this.dir = mkdtempSync(join(tmpdir(), 'pio-cp-'));
+    const dir = this.dir;
+    this.unregister = onExit(() => rmSync(dir, { recursive: true, force: true }));
     this.pki = makeTestPki(this.dir);
     this.kubeconfigPath = join(this.dir, 'kubeconfig');
   }
@@ -154,6 +157,7 @@ export class ControlPlane {
     await this.apiserver?.stop('SIGTERM', 5000);
     await this.etcd?.stop('SIGTERM', 5000);
     rmSync(this.dir, { recursive: true, force: true });
+    this.unregister();
   }
 }
 

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startManaged, waitFor, type Managed } from './processes.ts';
+import { freePort, onExit, startManaged, waitFor, type Managed } from './processes.ts';
 
 const INSTALL_HINT = "moto's server is required for the AWS emulator: install it with `pip install 'moto[server]'` (Python 3.9+), so that `moto_server` is on PATH";
 
@@ -29,6 +29,7 @@ export class Moto {
     const { cmd, args } = motoCommand();
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'pio-moto-'));
+    onExit(() => rmSync(dir, { recursive: true, force: true }));
     const proc = startManaged('moto_server', cmd, [...args, '-H', '127.0.0.1', '-p', String(port)], join(dir, 'moto.log'));
     const endpoint = `http://127.0.0.1:${port}`;
     await waitFor('moto_server', async () => (await fetch(`${endpoint}/moto-api/data.json`)).ok, 30_000, 150, proc);

@@ -26,7 +26,15 @@ export interface Managed {
 }
 
 const live = new Set<Managed>();
+const cleanups = new Set<() => void>();
 let hooked = false;
+
+/** A synchronous clean-up (e.g. removing a temp dir) to run when this process exits, however it exits. */
+export function onExit(fn: () => void): () => void {
+  hookExit();
+  cleanups.add(fn);
+  return () => cleanups.delete(fn);
+}
 
 // Children must die with us: on normal exit, Ctrl-C, SIGTERM and uncaught errors.
 function hookExit(): void {
@@ -34,6 +42,13 @@ function hookExit(): void {
   hooked = true;
   const killAll = (): void => {
     for (const m of live) m.child.kill('SIGKILL');
+    for (const fn of cleanups) {
+      try {
+        fn();
+      } catch {
+        // best effort at exit
+      }
+    }
   };
   process.on('exit', killAll);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
