@@ -23,7 +23,7 @@ say(`playground: control plane ready in ${((Date.now() - t0) / 1000).toFixed(1)}
 const moto = await Moto.start();
 const faults = await new FaultProxy(moto.endpoint).start();
 const kubeconfig = cp.kubeconfigPath;
-await kubectlOk(kubeconfig, ['apply', '-f', join(repo, 'crds')]);
+await kubectlOk(kubeconfig, ['apply', '-k', join(repo, 'crds')]);
 await kubectlOk(kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/customimages.pcluster.imageops.dev']);
 
 const fixtures = new FixtureBuilder(moto.endpoint);

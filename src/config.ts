@@ -16,6 +16,16 @@ export interface OperatorConfig {
   logLevel: string;
   shutdownTimeoutSeconds: number;
   kubeTimeoutSeconds: number;
+  metricsBindAddress: string;
+  healthProbeBindAddress: string;
+  leaderElect: boolean;
+  leaderElectionNamespace: string;
+  leaderElectionId: string;
+  leaseDurationSeconds: number;
+  renewDeadlineSeconds: number;
+  retryPeriodSeconds: number;
+  /** "default", "none", or service:Action=capacity/refill,... */
+  awsRateLimits: string;
 }
 
 /** Flag name → [env var, default]. Flags win over env, env over defaults. */
@@ -35,6 +45,15 @@ const SPEC = {
   'log-level': ['LOG_LEVEL', 'info'],
   'shutdown-timeout': ['PIO_SHUTDOWN_TIMEOUT', '25'],
   'kube-timeout': ['PIO_KUBE_TIMEOUT', '30'],
+  'metrics-bind-address': ['PIO_METRICS_BIND_ADDRESS', ':8080'],
+  'health-probe-bind-address': ['PIO_HEALTH_PROBE_BIND_ADDRESS', ':8081'],
+  'leader-elect': ['PIO_LEADER_ELECT', 'false'],
+  'leader-election-namespace': ['POD_NAMESPACE', 'default'],
+  'leader-election-id': ['PIO_LEADER_ELECTION_ID', 'pcluster-image-operator'],
+  'leader-election-lease-duration': ['PIO_LEASE_DURATION', '15'],
+  'leader-election-renew-deadline': ['PIO_RENEW_DEADLINE', '10'],
+  'leader-election-retry-period': ['PIO_RETRY_PERIOD', '2'],
+  'aws-rate-limits': ['PIO_AWS_RATE_LIMITS', 'default'],
 } as const satisfies Record<string, readonly [string, string | undefined]>;
 
 export const USAGE = `pcluster-image-operator [run] [flags]
@@ -46,7 +65,13 @@ ${Object.entries(SPEC)
   .map(([flag, [env, def]]) => `  --${flag.padEnd(22)} [${env}]${def !== undefined ? ` default ${def}` : ''}`)
   .join('\n')}
   --help
-Durations are in seconds.`;
+Durations are in seconds. A bind address of 0 disables that server.`;
+
+function bool(flag: string, raw: string): boolean {
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new Error(`--${flag} must be true or false, got "${raw}"`);
+}
 
 function positiveInt(flag: string, raw: string): number {
   const n = Number(raw);
@@ -55,8 +80,10 @@ function positiveInt(flag: string, raw: string): number {
 }
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): OperatorConfig | 'help' {
+  // --leader-elect alone means true, as controller-runtime's flag
+  const args = argv.map((a, i) => (a === '--leader-elect' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--')) ? '--leader-elect=true' : a));
   const { values } = parseArgs({
-    args: argv,
+    args,
     options: { ...Object.fromEntries(Object.keys(SPEC).map((k) => [k, { type: 'string' as const }])), help: { type: 'boolean' } },
     strict: true,
     allowPositionals: false,
@@ -81,7 +108,19 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     logLevel: get('log-level')!,
     shutdownTimeoutSeconds: positiveInt('shutdown-timeout', get('shutdown-timeout')!),
     kubeTimeoutSeconds: positiveInt('kube-timeout', get('kube-timeout')!),
+    metricsBindAddress: get('metrics-bind-address')!,
+    healthProbeBindAddress: get('health-probe-bind-address')!,
+    leaderElect: bool('leader-elect', get('leader-elect')!),
+    leaderElectionNamespace: get('leader-election-namespace')!,
+    leaderElectionId: get('leader-election-id')!,
+    leaseDurationSeconds: positiveInt('leader-election-lease-duration', get('leader-election-lease-duration')!),
+    renewDeadlineSeconds: positiveInt('leader-election-renew-deadline', get('leader-election-renew-deadline')!),
+    retryPeriodSeconds: positiveInt('leader-election-retry-period', get('leader-election-retry-period')!),
+    awsRateLimits: get('aws-rate-limits')!,
   };
+  if (!(cfg.retryPeriodSeconds < cfg.renewDeadlineSeconds && cfg.renewDeadlineSeconds < cfg.leaseDurationSeconds)) {
+    throw new Error('leader election needs retry period < renew deadline < lease duration');
+  }
   const optional = { kubeconfig: get('kubeconfig'), namespace: get('namespace'), labelSelector: get('label-selector'), awsEndpoint: get('aws-endpoint') };
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) (cfg as unknown as Record<string, string>)[k] = v;
   if (!/^[a-z]{2}(-[a-z]+)+-[0-9]+$/.test(cfg.defaultRegion)) throw new Error(`--default-region "${cfg.defaultRegion}" is not an AWS region name`);

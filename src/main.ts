@@ -20,7 +20,12 @@ async function run(argv: string[]): Promise<void> {
     log.fatal({ err: (e as Error)?.message ?? String(e) }, 'unhandled rejection');
     process.exit(1);
   });
-  const op = await startOperator(cfg, log);
+  const op = await startOperator(cfg, log, {
+    onLeadershipLost: () => {
+      log.fatal('leader election lost; exiting so a restart rejoins as a candidate');
+      process.exit(1);
+    },
+  });
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;

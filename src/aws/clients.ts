@@ -3,7 +3,16 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
 
+import { isThrottling } from './errors.ts';
+import type { RateLimiter } from './rate-limiter.ts';
+
+export type AwsOutcome = 'success' | 'throttled' | 'error';
+
 export interface AwsClientOptions {
+  /** Client-side token buckets per region and action (every attempt, retries included, takes a token). */
+  limiter?: RateLimiter;
+  /** Told about every HTTP attempt (metrics). */
+  onRequest?(service: string, operation: string, outcome: AwsOutcome): void;
   /** One endpoint for every service (an emulator, or a proxy); VPC endpoints per service are not modelled yet. */
   endpoint?: string;
   /** SDK attempts per call in standard retry mode (with its own backoff and retry quota). */
@@ -37,15 +46,43 @@ export class AwsClientPool {
       };
       set = {
         region,
-        ec2: new EC2Client(common),
-        cloudformation: new CloudFormationClient(common),
+        ec2: this.instrument(new EC2Client(common), region, 'ec2'),
+        cloudformation: this.instrument(new CloudFormationClient(common), region, 'cloudformation'),
         // emulators and proxies on one host cannot serve virtual-hosted bucket names
-        s3: new S3Client({ ...common, forcePathStyle: this.opts.endpoint !== undefined }),
-        logs: new CloudWatchLogsClient(common),
+        s3: this.instrument(new S3Client({ ...common, forcePathStyle: this.opts.endpoint !== undefined }), region, 's3'),
+        logs: this.instrument(new CloudWatchLogsClient(common), region, 'logs'),
       };
       this.byRegion.set(region, set);
     }
     return set;
+  }
+
+  /**
+   * Inside the SDK's retry loop (deserialize step), so each attempt waits for a token and is
+   * counted once.
+   */
+  private instrument<C extends { middlewareStack: { add: (...a: never[]) => unknown } }>(client: C, region: string, service: string): C {
+    const { limiter, onRequest } = this.opts;
+    if (!limiter && !onRequest) return client;
+    const stack = client.middlewareStack as unknown as {
+      add(mw: (next: (a: unknown) => Promise<unknown>, ctx: { commandName?: string }) => (a: unknown) => Promise<unknown>, o: { step: string; name: string; priority: string }): void;
+    };
+    stack.add(
+      (next, ctx) => async (args) => {
+        const op = (ctx.commandName ?? 'Unknown').replace(/Command$/, '');
+        if (limiter) await limiter.acquire(region, service, op);
+        try {
+          const out = await next(args);
+          onRequest?.(service, op, 'success');
+          return out;
+        } catch (e) {
+          onRequest?.(service, op, isThrottling(e) ? 'throttled' : 'error');
+          throw e;
+        }
+      },
+      { step: 'deserialize', name: 'pioRateLimitAndCount', priority: 'high' },
+    );
+    return client;
   }
 
   destroy(): void {

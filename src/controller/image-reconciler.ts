@@ -52,6 +52,8 @@ export interface ImageReconcilerDeps {
   events: EventRecorder;
   log: Logger;
   now?: () => Date;
+  /** Told when a deletion ends, with its duration when AWS work was done. */
+  observer?: { deletionFinished(outcome: 'deleted' | 'retained' | 'absent', seconds?: number): void };
 }
 
 /**
@@ -128,6 +130,7 @@ export class ImageReconciler implements Reconciler {
   private async delete(image: CustomImage, log: Logger): Promise<CleanupOutcome> {
     if (deletionPolicy(image) === 'Retain') {
       await this.event(image, 'Normal', 'Retained', `deletionPolicy is Retain: image ${image.spec.imageId} is left in AWS`);
+      this.deps.observer?.deletionFinished('retained');
       return { done: true };
     }
     const others = (image.metadata.finalizers ?? []).filter((f) => f !== FINALIZER);
@@ -145,6 +148,7 @@ export class ImageReconciler implements Reconciler {
       obs = await this.guard(image, () => this.deps.store.observe(image.spec.imageId, region));
       if (!obs.ami && !obs.stack) {
         await this.event(image, 'Normal', 'Deleted', `nothing of image ${image.spec.imageId} exists in ${region}; nothing to delete`);
+        this.deps.observer?.deletionFinished('absent');
         return { done: true };
       }
       const { blocked, snapshotTags } = await this.checks(image, obs);
@@ -193,6 +197,7 @@ export class ImageReconciler implements Reconciler {
 
     await this.writeStatus(image, this.completedStatus(image, plan));
     await this.event(image, 'Normal', 'Deleted', `image ${image.spec.imageId} deleted from ${region}`);
+    this.deps.observer?.deletionFinished('deleted', (this.now().getTime() - Date.parse(plan.startedAt)) / 1000);
     return { done: true };
   }
 

@@ -29,15 +29,25 @@ export class SupervisedInformer<T extends ListedObject> {
   private stopped = false;
   private synced = false;
   private restartTimer: NodeJS.Timeout | undefined;
+  private connectedAt = 0;
+  private static readonly STABLE_MS = 30_000;
 
   constructor(kc: KubeConfig, opts: SupervisedInformerOptions<T>) {
     this.opts = opts;
-    this.informer = makeInformer(kc, opts.path, opts.list as never, opts.labelSelector);
+    // synced means a list really succeeded: client-node's start() resolves even when the list fails
+    const list = async () => {
+      const out = await opts.list();
+      this.markSynced();
+      return out;
+    };
+    this.informer = makeInformer(kc, opts.path, list as never, opts.labelSelector);
     this.informer.on('add', (o) => opts.onEvent('add', o as unknown as T));
     this.informer.on('update', (o) => opts.onEvent('update', o as unknown as T));
     this.informer.on('delete', (o) => opts.onEvent('delete', o as unknown as T));
+    // a (re)connect is not yet health: only a watch that stayed up a while resets the backoff,
+    // so a watch that fails at once (e.g. RBAC allows list but not watch) cannot become a relist loop
     this.informer.on('connect', () => {
-      this.restarts = 0;
+      this.connectedAt = Date.now();
     });
     this.informer.on('error', (err: unknown) => this.onError(err));
   }
@@ -55,7 +65,6 @@ export class SupervisedInformer<T extends ListedObject> {
     for (;;) {
       try {
         await this.informer.start();
-        this.markSynced();
         return;
       } catch (err) {
         if (this.stopped) return;
@@ -67,21 +76,20 @@ export class SupervisedInformer<T extends ListedObject> {
   }
 
   private markSynced(): void {
+    // the list's items reach the cache right after this returns; a reconcile of them waits for the queue anyway
     this.synced = true;
     this.opts.onSynced?.();
   }
 
   private onError(err: unknown): void {
     if (this.stopped || this.restartTimer) return;
+    if (this.connectedAt > 0 && Date.now() - this.connectedAt > SupervisedInformer.STABLE_MS) this.restarts = 0;
     const delay = backoffDelay(++this.restarts, 500, 30_000);
     this.opts.log.warn({ err: (err as Error)?.message ?? String(err), retryInMs: delay, restarts: this.restarts }, 'informer stopped; restarting');
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       if (this.stopped) return;
-      this.informer.start().then(
-        () => this.markSynced(),
-        (e: unknown) => this.onError(e),
-      );
+      this.informer.start().catch((e: unknown) => this.onError(e));
     }, delay);
   }
 

@@ -18,7 +18,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const started = Date.now();
   const cp = await ControlPlane.start();
   process.stderr.write(`control plane (${cp.assets.source}) ready in ${Date.now() - started} ms at ${cp.server}\n`);
-  await kubectlOk(cp.kubeconfigPath, ['apply', '-f', join(repo, 'crds')]);
+  await kubectlOk(cp.kubeconfigPath, ['apply', '-k', join(repo, 'crds')]);
   await kubectlOk(cp.kubeconfigPath, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/customimages.pcluster.imageops.dev']);
   project.provide('kubeconfig', cp.kubeconfigPath);
   project.provide('controlPlaneDir', cp.dir);

@@ -41,6 +41,11 @@ export class OperatorProcess {
       '1',
       '--log-level',
       'debug',
+      // free ports: several operators share one machine in the tests
+      '--metrics-bind-address',
+      '127.0.0.1:0',
+      '--health-probe-bind-address',
+      '127.0.0.1:0',
       ...(this.opts.namespace ? ['--namespace', this.opts.namespace] : []),
       ...(this.opts.extraArgs ?? []),
     ];
@@ -66,6 +71,18 @@ export class OperatorProcess {
   async restart(): Promise<void> {
     await this.kill();
     this.start();
+  }
+
+  /** Waits until this start serves metrics and probes (before the informer syncs); returns the ports. */
+  async started(timeoutMs = 30_000): Promise<{ metrics: number; health: number }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const lines = this.logLines().filter((l) => l.msg === 'serving metrics and probes');
+      const line = lines[this.starts - 1] as { ports?: { metrics: number; health: number } } | undefined;
+      if (line?.ports) return line.ports;
+      if (Date.now() > deadline) throw new Error(`operator did not start in ${timeoutMs} ms:\n${this.logLines().slice(-10).map((l) => JSON.stringify(l)).join('\n')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   /** The operator's log lines as parsed JSON (non-JSON lines kept as {raw}). */
