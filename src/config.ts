@@ -1,3 +1,4 @@
+import { AWS_REGIONS, isKnownRegion } from './domain/regions.ts';
 import { parseArgs } from 'node:util';
 
 export interface OperatorConfig {
@@ -26,6 +27,16 @@ export interface OperatorConfig {
   retryPeriodSeconds: number;
   /** "default", "none", or service:Action=capacity/refill,... */
   awsRateLimits: string;
+  apiBindAddress: string;
+  apiTlsCertFile?: string;
+  apiTlsKeyFile?: string;
+  apiAllowInsecureHttp: boolean;
+  apiNamespaces: string[];
+  /** undefined: adoption off. */
+  apiAdoptNamespace?: string;
+  apiRatePerSecond: number;
+  /** Regions the image API accepts (default: every AWS Region the SDK knows). */
+  apiRegions: string[];
 }
 
 /** Flag name → [env var, default]. Flags win over env, env over defaults. */
@@ -54,6 +65,14 @@ const SPEC = {
   'leader-election-renew-deadline': ['PIO_RENEW_DEADLINE', '10'],
   'leader-election-retry-period': ['PIO_RETRY_PERIOD', '2'],
   'aws-rate-limits': ['PIO_AWS_RATE_LIMITS', 'default'],
+  'api-bind-address': ['PIO_API_BIND_ADDRESS', '0'],
+  'api-tls-cert-file': ['PIO_API_TLS_CERT_FILE', undefined],
+  'api-tls-key-file': ['PIO_API_TLS_KEY_FILE', undefined],
+  'api-allow-insecure-http': ['PIO_API_ALLOW_INSECURE_HTTP', 'false'],
+  'api-namespaces': ['PIO_API_NAMESPACES', undefined],
+  'api-adopt-namespace': ['PIO_API_ADOPT_NAMESPACE', undefined],
+  'api-rate-limit': ['PIO_API_RATE_LIMIT', '20'],
+  'api-regions': ['PIO_API_REGIONS', undefined],
 } as const satisfies Record<string, readonly [string, string | undefined]>;
 
 export const USAGE = `pcluster-image-operator [run] [flags]
@@ -66,6 +85,8 @@ ${Object.entries(SPEC)
   .join('\n')}
   --help
 Durations are in seconds. A bind address of 0 disables that server.`;
+
+const BOOL_FLAGS = new Set(['leader-elect', 'api-allow-insecure-http']);
 
 function bool(flag: string, raw: string): boolean {
   if (raw === 'true' || raw === '1') return true;
@@ -80,8 +101,8 @@ function positiveInt(flag: string, raw: string): number {
 }
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): OperatorConfig | 'help' {
-  // --leader-elect alone means true, as controller-runtime's flag
-  const args = argv.map((a, i) => (a === '--leader-elect' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--')) ? '--leader-elect=true' : a));
+  // a boolean flag alone means true (--leader-elect), as controller-runtime's flags
+  const args = argv.map((a, i) => (BOOL_FLAGS.has(a.slice(2)) && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--')) ? `${a}=true` : a));
   const { values } = parseArgs({
     args,
     options: { ...Object.fromEntries(Object.keys(SPEC).map((k) => [k, { type: 'string' as const }])), help: { type: 'boolean' } },
@@ -117,7 +138,23 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     renewDeadlineSeconds: positiveInt('leader-election-renew-deadline', get('leader-election-renew-deadline')!),
     retryPeriodSeconds: positiveInt('leader-election-retry-period', get('leader-election-retry-period')!),
     awsRateLimits: get('aws-rate-limits')!,
+    apiBindAddress: get('api-bind-address')!,
+    apiAllowInsecureHttp: bool('api-allow-insecure-http', get('api-allow-insecure-http')!),
+    apiNamespaces: (get('api-namespaces') ?? get('namespace') ?? 'default').split(',').map((n) => n.trim()).filter(Boolean),
+    apiRatePerSecond: positiveInt('api-rate-limit', get('api-rate-limit')!),
+    apiRegions: get('api-regions')?.split(',').map((r) => r.trim()).filter(Boolean) ?? [...AWS_REGIONS],
   };
+  for (const r of cfg.apiRegions) if (!isKnownRegion(r)) throw new Error(`--api-regions: "${r}" is not an AWS Region`);
+  const cert = get('api-tls-cert-file');
+  const key = get('api-tls-key-file');
+  if ((cert === undefined) !== (key === undefined)) throw new Error('--api-tls-cert-file and --api-tls-key-file go together');
+  if (cert && key) {
+    cfg.apiTlsCertFile = cert;
+    cfg.apiTlsKeyFile = key;
+  }
+  const adopt = get('api-adopt-namespace') ?? cfg.apiNamespaces[0];
+  if (adopt && adopt !== 'none') cfg.apiAdoptNamespace = adopt;
+  if (cfg.namespace && cfg.apiNamespaces.some((n) => n !== cfg.namespace)) throw new Error(`--api-namespaces must lie within --namespace ${cfg.namespace}: the operator only reconciles there`);
   if (!(cfg.retryPeriodSeconds < cfg.renewDeadlineSeconds && cfg.renewDeadlineSeconds < cfg.leaseDurationSeconds)) {
     throw new Error('leader election needs retry period < renew deadline < lease duration');
   }

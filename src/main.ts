@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import pino from 'pino';
+import { runCli } from './cli.ts';
 import { parseConfig, USAGE } from './config.ts';
 import { startOperator } from './operator.ts';
 
@@ -47,8 +48,18 @@ async function run(argv: string[]): Promise<void> {
 }
 
 const [cmd, ...rest] = process.argv.slice(2);
-const argv = cmd === 'run' ? rest : cmd === undefined ? [] : [cmd, ...rest];
-run(argv).catch((e: unknown) => {
-  process.stderr.write(`pcluster-image-operator: ${(e as Error).stack ?? String(e)}\n`);
-  process.exit(1);
-});
+if (cmd === 'delete-image' || cmd === 'describe-image' || cmd === 'list-images') {
+  runCli(cmd, rest).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`pcluster-image-operator ${cmd}: ${(e as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+} else {
+  const argv = cmd === 'run' ? rest : cmd === undefined ? [] : [cmd, ...rest];
+  run(argv).catch((e: unknown) => {
+    process.stderr.write(`pcluster-image-operator: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  });
+}

@@ -11,6 +11,9 @@ import { DEFAULT_RECONCILER_OPTIONS, ImageReconciler } from './controller/image-
 import { KubeConflictError } from './errors.ts';
 import { KubeCustomImageApi } from './kube/api.ts';
 import { KubeEventRecorder } from './kube/events.ts';
+import { KubeAuthorizer } from './image-api/auth.ts';
+import { KubeImageCatalog } from './image-api/kube-catalog.ts';
+import { startImageApiServer } from './image-api/server.ts';
 import { startObservabilityServer } from './observability/http.ts';
 import { OperatorMetrics } from './observability/metrics.ts';
 import { Controller } from './runtime/controller.ts';
@@ -29,7 +32,7 @@ export interface Operator {
   readonly queue: WorkQueue;
   readonly controller: Controller;
   readonly metrics: OperatorMetrics;
-  readonly ports: { metrics?: number; health?: number };
+  readonly ports: { metrics?: number; health?: number; api?: number };
   stop(): Promise<void>;
 }
 
@@ -118,7 +121,7 @@ export async function startOperator(cfg: OperatorConfig, log: Logger, hooks: Ope
   const controller = new Controller(queue, reconciler, log, { name: 'customimage', concurrency: cfg.concurrency, isQuickRetry: (e) => e instanceof KubeConflictError }, metrics.controller('customimage'));
 
   const servers: Server[] = [];
-  const ports: { metrics?: number; health?: number } = {};
+  const ports: { metrics?: number; health?: number; api?: number } = {};
   const probes = { ready: () => informer.hasSynced };
   if (cfg.metricsBindAddress !== '0') {
     const s = await startObservabilityServer(cfg.metricsBindAddress, metrics.registry, probes);
@@ -133,6 +136,25 @@ export async function startOperator(cfg: OperatorConfig, log: Logger, hooks: Ope
     ports.health = ports.metrics;
   }
 
+  if (cfg.apiBindAddress !== '0') {
+    const api = await startImageApiServer({
+      bindAddress: cfg.apiBindAddress,
+      ...(cfg.apiTlsCertFile && cfg.apiTlsKeyFile ? { tlsCertFile: cfg.apiTlsCertFile, tlsKeyFile: cfg.apiTlsKeyFile } : {}),
+      allowInsecureHttp: cfg.apiAllowInsecureHttp,
+      catalog: new KubeImageCatalog(kc, cfg.apiNamespaces, timeoutMs),
+      authorizer: new KubeAuthorizer(kc, timeoutMs),
+      defaultRegion: cfg.defaultRegion,
+      store,
+      ...(cfg.apiAdoptNamespace ? { adoptNamespace: cfg.apiAdoptNamespace } : {}),
+      maxBodyBytes: 16 * 1024,
+      regions: cfg.apiRegions,
+      ratePerSecond: cfg.apiRatePerSecond,
+      rateBurst: cfg.apiRatePerSecond * 2,
+      log: log.child({ component: 'image-api' }),
+    });
+    servers.push(api.server);
+    ports.api = api.port;
+  }
   log.info({ ports }, 'serving metrics and probes');
 
   // every replica keeps a warm cache; only the leader's workers take from the queue

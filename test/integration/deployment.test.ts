@@ -54,8 +54,11 @@ describe('manifests', () => {
   });
 
   it('the namespaced variant applies too, with a Role instead of a ClusterRole', async () => {
-    const docs = await rendered('namespaced');
-    expect(docs.map((d) => d.kind)).not.toContain('ClusterRole');
+    const docs = (await rendered('namespaced')) as unknown as RoleDoc[];
+    // the only cluster-wide grant: creating token and access reviews, which reach no resource
+    const clusterRoles = docs.filter((d) => d.kind === 'ClusterRole');
+    expect(clusterRoles.flatMap((d) => d.rules.flatMap((r) => r.resources)).sort()).toEqual(['subjectaccessreviews', 'tokenreviews']);
+    expect(docs.find((d) => d.kind === 'Role' && d.metadata.name === 'pcluster-image-operator')?.rules.map((r) => r.resources[0])).toEqual(['customimages', 'customimages/status', 'events']);
     expect(docs.map((d) => d.kind)).not.toContain('CustomResourceDefinition');
     await kubectlOk(kubeconfig, ['create', 'namespace', 'team-images']);
     const r = await kubectl(kubeconfig, ['apply', '-k', join(repo, 'manifests', 'namespaced'), '--dry-run=server']);
@@ -87,47 +90,76 @@ describe('the operator under the manifests\' RBAC', () => {
     leaseRole = docs.find((d) => d.kind === 'Role')!;
   });
 
-  /** Create an image, delete it, see AWS clean, with no 403 in the operator's log. */
+  let callerToken = '';
+  beforeAll(async () => {
+    // a user of the image API, allowed what DeleteImage with adoption needs
+    const role = { apiGroups: ['pcluster.imageops.dev'], resources: ['customimages'], verbs: ['get', 'list', 'delete', 'patch', 'create'] };
+    await kubectlOk(kubeconfig, ['apply', '-f', '-'], [
+      stringify({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'api-caller', namespace: w.namespace } }),
+      stringify({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'api-caller', namespace: w.namespace }, rules: [role] }),
+      stringify({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'api-caller', namespace: w.namespace }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'api-caller' }, subjects: [{ kind: 'ServiceAccount', name: 'api-caller', namespace: w.namespace }] }),
+    ].join('---\n'));
+    callerToken = (await kubectlOk(kubeconfig, ['create', 'token', 'api-caller', '-n', w.namespace, '--duration=1h'])).trim();
+  });
+
+  /**
+   * Under the operator's own token: a CustomImage observed and deleted through the image API, and
+   * an AWS-only image adopted and deleted through it; AWS clean; no 403 in the operator's log.
+   */
   async function scenario(deadlineMs: number): Promise<{ ok: boolean; why: string }> {
     run++;
     await w.reset();
     const name = `rbac-${run}`;
+    const orphan = `rbac-${run}-orphan`;
     const fx = await w.fixtures.image({ imageId: name });
+    const fxOrphan = await w.fixtures.image({ imageId: orphan });
     const op = new OperatorProcess({
       kubeconfig: saKubeconfig,
       awsEndpoint: w.faults.endpoint,
       namespace: w.namespace,
       logFile: join(w.dir, `operator-${run}.log`),
-      extraArgs: ['--leader-elect', '--leader-election-namespace', OP_NS, '--leader-election-id', `rbac-${run}`, '--leader-election-lease-duration', '4', '--leader-election-renew-deadline', '3', '--leader-election-retry-period', '1'],
+      extraArgs: ['--leader-elect', '--leader-election-namespace', OP_NS, '--leader-election-id', `rbac-${run}`, '--leader-election-lease-duration', '4', '--leader-election-renew-deadline', '3', '--leader-election-retry-period', '1', '--api-bind-address', '127.0.0.1:0', '--api-namespaces', w.namespace],
     }).start();
     const forbidden = () => op.logLines().find((l) => /forbidden|HTTP-Code: 403|HTTP 403/i.test(JSON.stringify(l)));
+    const fail = (why: string) => {
+      const f = forbidden();
+      return { ok: false, why: f ? `forbidden: ${JSON.stringify(f).slice(0, 300)}` : why };
+    };
     try {
+      const { api } = (await op.started()) as { api?: number };
+      const del = (id: string) => fetch(`http://127.0.0.1:${api}/v3/images/custom/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${callerToken}` } });
       await w.apply(name, { imageId: name });
       const deadline = Date.now() + deadlineMs;
       let deleted = false;
+      let adopted = false;
       for (;;) {
-        const f = forbidden();
-        if (f) return { ok: false, why: `forbidden: ${JSON.stringify(f).slice(0, 300)}` };
+        if (forbidden()) return fail('');
         const o = await w.get(name);
         if (!deleted && o?.status?.imageBuildStatus === 'BUILD_COMPLETE' && o.metadata.finalizers?.length) {
-          await w.kubectl(['delete', 'cimg', name, '--wait=false']);
+          const r = await del(name);
+          if (r.status !== 202) return fail(`DeleteImage answered ${r.status}: ${await r.text()}`);
           deleted = true;
         }
-        if (deleted && !o) break;
-        if (Date.now() > deadline) return { ok: false, why: `not done in ${deadlineMs} ms (deleted=${deleted}, status=${JSON.stringify(o?.status?.imageBuildStatus)})` };
+        if (deleted && !adopted) {
+          const r = await del(orphan);
+          if (r.status !== 202) return fail(`DeleteImage (adoption) answered ${r.status}: ${await r.text()}`);
+          adopted = true;
+        }
+        if (deleted && adopted && !o && (await w.fixtures.gone(fxOrphan)) && (await w.get(orphan)) === undefined) break;
+        if (Date.now() > deadline) return fail(`not done in ${deadlineMs} ms (deleted=${deleted}, adopted=${adopted}, status=${JSON.stringify(o?.status?.imageBuildStatus)})`);
         await new Promise((r) => setTimeout(r, 200));
       }
-      if (!(await w.fixtures.gone(fx))) return { ok: false, why: 'AWS not clean' };
+      if (!(await w.fixtures.gone(fx))) return fail('AWS not clean');
       // the scenario includes keeping the lease: let a couple of renewals (retry period 1 s) happen
       await new Promise((r) => setTimeout(r, 2500));
-      const f = forbidden();
-      return f ? { ok: false, why: `forbidden: ${JSON.stringify(f).slice(0, 300)}` } : { ok: true, why: '' };
+      return forbidden() ? fail('') : { ok: true, why: '' };
     } finally {
       await op.kill();
       // let the namespace's leftovers go regardless of what the limited operator managed
-      const left = await w.get(name);
-      if (left) await w.kubectl(['patch', 'cimg', name, '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]']);
-      await w.kubectl(['delete', 'cimg', name, '--ignore-not-found', '--wait=false']);
+      for (const n of [name, orphan]) {
+        if (await w.get(n)) await w.kubectl(['patch', 'cimg', n, '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]']);
+        await w.kubectl(['delete', 'cimg', n, '--ignore-not-found', '--wait=false']);
+      }
     }
   }
 
@@ -137,7 +169,7 @@ describe('the operator under the manifests\' RBAC', () => {
   }
 
   it('passes the full deletion scenario with the ServiceAccount token', async () => {
-    const r = await scenario(30_000);
+    const r = await scenario(40_000);
     expect(r.why).toBe('');
     expect(r.ok).toBe(true);
   });
@@ -152,7 +184,7 @@ describe('the operator under the manifests\' RBAC', () => {
           if (limited.rules[i]!.verbs.length === 0) limited.rules.splice(i, 1);
           await applyRole(limited);
           try {
-            const r = await scenario(15_000);
+            const r = await scenario(20_000);
             results.push(`${role.rules[i]!.resources.join(',')}:${verb} → ${r.ok ? 'PASSED (verb not needed!)' : 'failed'}`);
           } finally {
             await applyRole(role);
@@ -160,7 +192,7 @@ describe('the operator under the manifests\' RBAC', () => {
         }
       }
     }
-    expect(results.length).toBe(8);
+    expect(results.length).toBe(12);
     expect(results.filter((r) => r.includes('PASSED'))).toEqual([]);
   }, 400_000);
 });
