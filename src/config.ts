@@ -37,6 +37,8 @@ export interface OperatorConfig {
   apiRatePerSecond: number;
   /** Regions the image API accepts (default: every AWS Region the SDK knows). */
   apiRegions: string[];
+  /** Observe live images in bulk (one DescribeImages per 200 ids, one stack listing per region). */
+  batchObservation: boolean;
 }
 
 /** Flag name → [env var, default]. Flags win over env, env over defaults. */
@@ -73,6 +75,7 @@ const SPEC = {
   'api-adopt-namespace': ['PIO_API_ADOPT_NAMESPACE', undefined],
   'api-rate-limit': ['PIO_API_RATE_LIMIT', '20'],
   'api-regions': ['PIO_API_REGIONS', undefined],
+  'batch-observation': ['PIO_BATCH_OBSERVATION', 'true'],
 } as const satisfies Record<string, readonly [string, string | undefined]>;
 
 export const USAGE = `pcluster-image-operator [run] [flags]
@@ -86,7 +89,7 @@ ${Object.entries(SPEC)
   --help
 Durations are in seconds. A bind address of 0 disables that server.`;
 
-const BOOL_FLAGS = new Set(['leader-elect', 'api-allow-insecure-http']);
+const BOOL_FLAGS = new Set(['leader-elect', 'api-allow-insecure-http', 'batch-observation']);
 
 function bool(flag: string, raw: string): boolean {
   if (raw === 'true' || raw === '1') return true;
@@ -142,6 +145,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     apiAllowInsecureHttp: bool('api-allow-insecure-http', get('api-allow-insecure-http')!),
     apiNamespaces: (get('api-namespaces') ?? get('namespace') ?? 'default').split(',').map((n) => n.trim()).filter(Boolean),
     apiRatePerSecond: positiveInt('api-rate-limit', get('api-rate-limit')!),
+    batchObservation: bool('batch-observation', get('batch-observation')!),
     apiRegions: get('api-regions')?.split(',').map((r) => r.trim()).filter(Boolean) ?? [...AWS_REGIONS],
   };
   for (const r of cfg.apiRegions) if (!isKnownRegion(r)) throw new Error(`--api-regions: "${r}" is not an AWS Region`);

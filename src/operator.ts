@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { GROUP, keyOf, PLURAL, VERSION, type CustomImage } from './api/customimage.ts';
 import { AwsClientPool } from './aws/clients.ts';
+import { BatchObserver } from './aws/batch-observer.ts';
 import { AwsImageStore, type ImageStore } from './aws/image-store.ts';
 import { DEFAULT_BUCKETS, parseBucketSpecs, RateLimiter } from './aws/rate-limiter.ts';
 import type { OperatorConfig } from './config.ts';
@@ -67,6 +68,7 @@ export async function startOperator(cfg: OperatorConfig, log: Logger, hooks: Ope
     onRequest: (service, operation, outcome) => metrics.awsRequests.inc({ service, operation, outcome }),
   });
   const store = hooks.store ?? new AwsImageStore(pool);
+  const liveObserver = cfg.batchObservation && !hooks.store ? new BatchObserver(pool, store, { windowMs: 100, stackIndexTtlMs: 5_000 }) : store;
 
   const queue = new WorkQueue({ baseDelayMs: 1000, maxDelayMs: 5 * 60_000 }, metrics.queue('customimage'));
   const seen = new Map<string, string>();
@@ -99,6 +101,7 @@ export async function startOperator(cfg: OperatorConfig, log: Logger, hooks: Ope
       },
       api,
       store,
+      liveObserver,
       events,
       log,
       observer: {

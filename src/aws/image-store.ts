@@ -32,7 +32,7 @@ export interface ImageStore {
   deleteLogGroup(region: string, name: string): Promise<boolean>;
 }
 
-function amiFrom(img: Image, kind: AmiObservation['kind']): AmiObservation {
+export function amiFrom(img: Image, kind: AmiObservation['kind']): AmiObservation {
   const snapshotIds = (img.BlockDeviceMappings ?? []).flatMap((m) => (m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : []));
   return {
     amiId: img.ImageId!,

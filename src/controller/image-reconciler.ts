@@ -49,6 +49,8 @@ export interface ImageReconcilerDeps {
   cache: { get(key: string): CustomImage | undefined };
   api: CustomImageApi;
   store: ImageStore;
+  /** Live (resync) observation; may batch many images per AWS call. Default: the store, one by one. */
+  liveObserver?: Pick<ImageStore, 'observe'>;
   events: EventRecorder;
   log: Logger;
   now?: () => Date;
@@ -114,7 +116,8 @@ export class ImageReconciler implements Reconciler {
 
   private async observe(image: CustomImage): Promise<ReconcileResult> {
     const region = this.regionOf(image);
-    const obs = await this.guard(image, () => this.deps.store.observe(image.spec.imageId, region));
+    const observer = this.deps.liveObserver ?? this.deps.store;
+    const obs = await this.guard(image, () => observer.observe(image.spec.imageId, region));
     const status = liveStatus(image, obs, this.now());
     await this.writeStatus(image, status);
     return { requeueAfterMs: status.imageBuildStatus === 'BUILD_IN_PROGRESS' ? this.opts.buildingPollMs : this.opts.resyncMs };

@@ -64,6 +64,8 @@ export class FaultProxy {
   private building = new Set<string>();
   private server?: Server;
   endpoint = '';
+  /** When set, every request's key, start and duration are recorded (the latency benchmark reads them). */
+  timeline?: { key: string; start: number; ms: number }[];
 
   private readonly upstream: string;
 
@@ -138,10 +140,15 @@ export class FaultProxy {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const start = performance.now();
     const body = await readBody(req);
     const call = classify(req, body);
     const key = `${call.service}:${call.action}`;
     this.bump(this.counts, key);
+    if (this.timeline) {
+      const timeline = this.timeline;
+      res.once('finish', () => timeline.push({ key, start, ms: performance.now() - start }));
+    }
 
     for (const rule of this.rules) {
       if (rule.service && rule.service !== call.service) continue;
