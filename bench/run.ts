@@ -7,6 +7,8 @@
 //   npm run bench -- --only throughput     one benchmark
 import { readFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FixtureBuilder } from '../test/env/fixtures.ts';
 import { kubectlOk } from '../test/env/kubectl.ts';
@@ -210,11 +212,63 @@ async function observation(env: Env): Promise<unknown> {
   return { liveImages: N, firstSyncSeconds: Number((firstSyncMs / 1000).toFixed(1)), startToSyncSeconds: Number(((Date.now() - t0) / 1000).toFixed(1)), awsCallsFirstSync: callsFirst, awsCallsPerResyncCycle: callsPerCycle, memoryMiB: mem };
 }
 
-async function pclusterComparison(): Promise<unknown> {
-  const bin = process.env.PCLUSTER_BIN ?? 'pcluster';
-  const version = await new Promise<{ ok: boolean; out: string }>((resolve) => execFile(bin, ['version'], { timeout: 60_000 }, (err, stdout, stderr) => resolve({ ok: !err, out: (stdout + stderr).trim() })));
-  if (!version.ok) return { ran: false, reason: `pcluster could not be run (${bin} version: ${version.out.slice(0, 300) || 'not found'}); install with pip install aws-parallelcluster, or set PCLUSTER_BIN` };
-  return { ran: false, reason: 'see docs/benchmarks.md: pcluster delete-image against moto', version: version.out.slice(0, 200) };
+/** A pcluster binary: PCLUSTER_BIN, PATH, or a venv under the cache (installed from PyPI unless smoke). */
+async function findPcluster(): Promise<{ bin?: string; reason?: string; version?: string }> {
+  const tryBin = (bin: string) => new Promise<{ ok: boolean; out: string }>((resolve) => execFile(bin, ['version'], { timeout: 120_000 }, (err, stdout, stderr) => resolve({ ok: !err, out: (stdout + stderr).trim() })));
+  const venv = join(homedir(), '.cache', 'pcluster-image-operator', 'pcluster-venv');
+  for (const bin of [process.env.PCLUSTER_BIN, 'pcluster', join(venv, 'bin', 'pcluster')].filter((b): b is string => !!b)) {
+    const r = await tryBin(bin);
+    if (r.ok) return { bin, version: (JSON.parse(r.out) as { version: string }).version };
+  }
+  if (smoke) return { reason: 'pcluster is not installed (the smoke run does not install it; npm run bench installs aws-parallelcluster from PyPI into a venv)' };
+  log('installing aws-parallelcluster from PyPI into a venv (once)');
+  const sh = (cmd: string, args: string[]) => new Promise<string | undefined>((resolve) => execFile(cmd, args, { timeout: 15 * 60_000, maxBuffer: 16 << 20 }, (err, _o, stderr) => resolve(err ? `${cmd} ${args.join(' ')}: ${stderr.slice(-500)}` : undefined)));
+  const failed = (await sh('python3', ['-m', 'venv', venv])) ?? (await sh(join(venv, 'bin', 'pip'), ['install', '-q', 'aws-parallelcluster']));
+  if (failed) return { reason: `could not install aws-parallelcluster: ${failed}` };
+  const r = await tryBin(join(venv, 'bin', 'pcluster'));
+  return r.ok ? { bin: join(venv, 'bin', 'pcluster'), version: (JSON.parse(r.out) as { version: string }).version } : { reason: `pcluster installed but does not run: ${r.out.slice(0, 500)}` };
+}
+
+/** What a user would do instead: a shell loop of pcluster delete-image, against the same moto. */
+async function pclusterComparison(env: Env): Promise<unknown> {
+  const N = smoke ? 5 : 100;
+  const pc = await findPcluster();
+  if (!pc.bin) return { ran: false, reason: pc.reason };
+  env.faults.reset();
+  const ids = Array.from({ length: N }, (_, i) => `cmp-${String(i).padStart(3, '0')}`);
+  const fixtures = await makeFixtures(env, ids, (id) => ({ imageId: id }));
+  const envVars = { ...process.env, AWS_ENDPOINT_URL: env.faults.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_DEFAULT_REGION: 'us-east-1' };
+  env.faults.counts.clear();
+  const t0 = Date.now();
+  const failures: string[] = [];
+  for (const id of ids) {
+    const err = await new Promise<string | undefined>((resolve) => execFile(pc.bin!, ['delete-image', '--image-id', id, '--region', 'us-east-1'], { env: envVars, timeout: 120_000 }, (e, _o, stderr) => resolve(e ? stderr.slice(-300) : undefined)));
+    if (err) failures.push(`${id}: ${err}`);
+  }
+  const pclusterSeconds = (Date.now() - t0) / 1000;
+  const pclusterCalls = [...env.faults.counts.values()].reduce((a, b) => a + b, 0);
+  let pclusterClean = 0;
+  for (const fx of fixtures) if (await env.fixtures.gone(fx)) pclusterClean++;
+
+  await makeFixtures(env, ids, (id) => ({ imageId: id }));
+  await applyImages(env, ids);
+  const op = startOperator(env, 'comparison', ['--concurrency', '16']);
+  await waitUntil('observed', async () => (await listImages(env)).every((o) => o.status?.imageBuildStatus === 'BUILD_COMPLETE'), 10 * 60_000, 500);
+  env.faults.counts.clear();
+  const t1 = Date.now();
+  await kubectlOk(env.adminKubeconfig, ['delete', 'cimg', '--all', '-n', NS, '--wait=false']);
+  await waitUntil('all deleted', async () => (await listImages(env)).length === 0, 30 * 60_000, 250);
+  const operatorSeconds = (Date.now() - t1) / 1000;
+  const operatorCalls = [...env.faults.counts.values()].reduce((a, b) => a + b, 0);
+  await op.stop();
+  return {
+    ran: true,
+    pclusterVersion: pc.version,
+    images: N,
+    pcluster: { seconds: Number(pclusterSeconds.toFixed(1)), awsCallsPerImage: Number((pclusterCalls / N).toFixed(2)), imagesFullyDeleted: pclusterClean, failures: failures.slice(0, 3) },
+    operator: { seconds: Number(operatorSeconds.toFixed(1)), awsCallsPerImage: Number((operatorCalls / N).toFixed(2)) },
+    wallTimeRatio: Number((pclusterSeconds / operatorSeconds).toFixed(2)),
+  };
 }
 
 const results: Record<string, unknown> = { smoke, machine: { cpus: (await import('node:os')).cpus().length, node: process.version, date: new Date().toISOString() } };
@@ -230,7 +284,7 @@ try {
   }
   if (want('latency')) results.latency = await latency(env);
   if (want('observation')) results.observation = await observation(env);
-  if (want('pcluster')) results.pcluster = await pclusterComparison();
+  if (want('pcluster')) results.pcluster = await pclusterComparison(env);
 } finally {
   await stopEnv(env, ops);
 }

@@ -12,6 +12,8 @@ export interface OperatorProcessOptions {
   logFile: string;
   extraArgs?: string[];
   env?: NodeJS.ProcessEnv;
+  /** Run the compiled operator (dist/, as the container does) instead of the TypeScript sources. */
+  compiled?: boolean;
 }
 
 /** The operator as a real process (`node src/main.ts`), as a user would run it. */
@@ -26,7 +28,7 @@ export class OperatorProcess {
 
   start(): this {
     const args = [
-      join(repo, 'src', 'main.ts'),
+      this.opts.compiled ? join(repo, 'dist', 'src', 'main.js') : join(repo, 'src', 'main.ts'),
       '--kubeconfig',
       this.opts.kubeconfig,
       '--aws-endpoint',
