@@ -34,7 +34,7 @@ let exitCode = 1;
 try {
   const ids = Array.from({ length: N }, (_, i) => `chaos-${String(i).padStart(4, '0')}`);
   const kinds = ['full', 'full', 'full', 'ami-only', 'stack-only', 'failed'] as const;
-  log(`creating ${N} images and ${DECOY_SETS * 4} decoys in moto`);
+  log(`creating ${N} images and ${DECOY_SETS * 3} decoys (plus stray S3 keys) in moto`);
   const fixtures = await makeFixtures(env, ids, (id, i) => {
     const k = kinds[i % kinds.length]!;
     return { imageId: id, ...(k === 'ami-only' ? { stack: false } : k === 'stack-only' ? { ami: 'none' as const } : k === 'failed' ? { ami: 'failed' as const } : {}) };

@@ -11,6 +11,7 @@ interface Throughput {
   bindingAction: string;
   buckets: Record<string, { capacity: number; refillPerSecond: number }>;
   remainingOverTime: [number, number][];
+  awsCallsPerDeletion: Record<string, number>;
 }
 
 export function throughputSvg(t: Throughput): string {
@@ -22,8 +23,10 @@ export function throughputSvg(t: Throughput): string {
   const y = (n: number) => H - m.b - (n / t.images) * (H - m.t - m.b);
   const measured = t.remainingOverTime.map(([s, n]) => `${x(s).toFixed(1)},${y(n).toFixed(1)}`).join(' ');
   const b = t.buckets[t.bindingAction] ?? { capacity: t.images, refillPerSecond: 1 };
+  // the binding action's calls per deletion turn its token rate into a deletion rate
+  const per = t.awsCallsPerDeletion[t.bindingAction] ?? 1;
   const boundPts: string[] = [];
-  for (let s = 0; s <= maxT; s += maxT / 200) boundPts.push(`${x(s).toFixed(1)},${y(Math.max(0, t.images - Math.min(t.images, b.capacity + b.refillPerSecond * s))).toFixed(1)}`);
+  for (let s = 0; s <= maxT; s += maxT / 200) boundPts.push(`${x(s).toFixed(1)},${y(Math.max(0, t.images - Math.min(t.images, (b.capacity + b.refillPerSecond * s) / per))).toFixed(1)}`);
   const ticks = (n: number, max: number) => Array.from({ length: n + 1 }, (_, i) => (max * i) / n);
   const xt = ticks(6, maxT)
     .map((s) => `<line x1="${x(s)}" y1="${H - m.b}" x2="${x(s)}" y2="${H - m.b + 5}" stroke="#333"/><text x="${x(s)}" y="${H - m.b + 20}" text-anchor="middle">${s.toFixed(0)}</text>`)
