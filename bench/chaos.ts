@@ -146,7 +146,7 @@ try {
     crashes: crashes.length,
     details: { leaks: leaks.slice(0, 10), foreign: foreign.slice(0, 10), crashes: crashes.slice(0, 5) },
   };
-  const file = writeResult(smoke ? 'chaos-smoke' : 'chaos', result);
+  const file = writeResult(smoke ? 'chaos-smoke' : `chaos-${new Date().toISOString().replace(/[:.]/g, '-')}`, result, smoke);
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   log(`result written to ${file}`);
   exitCode = leaks.length === 0 && foreign.length === 0 && crashes.length === 0 ? 0 : 1;

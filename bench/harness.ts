@@ -115,8 +115,9 @@ export async function waitUntil(what: string, pred: () => Promise<boolean>, time
   }
 }
 
-export function writeResult(name: string, result: unknown): string {
-  const dir = join(repo, 'docs', 'bench-results');
+/** Full runs go to docs/bench-results (kept); smoke runs to scratch/ (ignored by git). */
+export function writeResult(name: string, result: unknown, smoke = false): string {
+  const dir = smoke ? join(repo, 'scratch', 'bench-results') : join(repo, 'docs', 'bench-results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${name}.json`);
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);

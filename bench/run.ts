@@ -296,7 +296,7 @@ try {
 } finally {
   await stopEnv(env, ops);
 }
-const file = writeResult(smoke ? 'bench-smoke' : `bench-${new Date().toISOString().replace(/[:.]/g, '-')}`, results);
+const file = writeResult(smoke ? 'bench-smoke' : `bench-${new Date().toISOString().replace(/[:.]/g, '-')}`, results, smoke);
 const brief = JSON.parse(JSON.stringify(results, (k, v) => (k === 'remainingOverTime' || k === 'samplesMs' ? undefined : v)));
 process.stdout.write(`${JSON.stringify(brief, null, 2)}\n`);
 log(`results: ${file}`);
