@@ -194,14 +194,14 @@ async function latency(env: Env): Promise<unknown> {
 }
 
 async function observation(env: Env): Promise<unknown> {
-  const N = Number(values.live ?? (smoke ? 200 : 3000));
+  const N = Number(values.live ?? (smoke ? 200 : 500));
   env.faults.reset();
   const ids = Array.from({ length: N }, (_, i) => `live-${String(i).padStart(5, '0')}`);
   log(`observation: ${N} live CustomImages`);
   await makeFixtures(env, ids, (id) => ({ imageId: id, stack: false, artifacts: false, logGroup: false }), 8);
   await applyImages(env, ids);
   env.faults.counts.clear();
-  const resync = smoke ? 20 : 900;
+  const resync = smoke ? 20 : 60;
   const t0 = Date.now();
   const op = startOperator(env, 'observation', ['--resync-period', String(resync), '--concurrency', '16']);
   const firstSyncMs = await waitUntil('first full status sync', async () => (await listImages(env)).every((o) => o.status?.imageBuildStatus === 'BUILD_COMPLETE'), 2 * 60 * 60_000, 2000);

@@ -30,7 +30,9 @@ export class Moto {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'pio-moto-'));
     onExit(() => rmSync(dir, { recursive: true, force: true }));
-    const proc = startManaged('moto_server', cmd, [...args, '-H', '127.0.0.1', '-p', String(port)], join(dir, 'moto.log'));
+    // without moto's ~1,200 default public AMIs, every DescribeImages is not a scan of all of them
+    // (with them, moto served under 10 requests per second once it held a few hundred images)
+    const proc = startManaged('moto_server', cmd, [...args, '-H', '127.0.0.1', '-p', String(port)], join(dir, 'moto.log'), { ...process.env, MOTO_EC2_LOAD_DEFAULT_AMIS: 'false' });
     const endpoint = `http://127.0.0.1:${port}`;
     await waitFor('moto_server', async () => (await fetch(`${endpoint}/moto-api/data.json`)).ok, 30_000, 150, proc);
     return new Moto(endpoint, proc, dir);
