@@ -43,7 +43,10 @@ const manifests = samples.map((s) =>
 );
 await kubectlOk(kubeconfig, ['apply', '-f', '-'], manifests.join('---\n'));
 
-const operator = new OperatorProcess({ kubeconfig, awsEndpoint: faults.endpoint, logFile: join(cp.dir, 'operator.log'), extraArgs: ['--log-level', 'info'] }).start();
+const operator = new OperatorProcess({ kubeconfig, awsEndpoint: faults.endpoint, logFile: join(cp.dir, 'operator.log'), extraArgs: ['--log-level', 'info', '--api-bind-address', '127.0.0.1:0'] }).start();
+const ports = (await operator.started()) as { metrics: number; api?: number };
+await kubectlOk(kubeconfig, ['create', 'serviceaccount', 'playground-user']);
+await kubectlOk(kubeconfig, ['create', 'clusterrolebinding', 'playground-user', '--clusterrole=cluster-admin', '--serviceaccount=default:playground-user']);
 await kubectlOk(kubeconfig, ['wait', '--for=jsonpath={.status.imageBuildStatus}=BUILD_COMPLETE', '--timeout=60s', 'cimg/alinux-base']);
 
 async function shutdown(code: number): Promise<never> {
@@ -74,7 +77,14 @@ The playground is up. In another terminal:
   kubectl delete cimg kept-image                     # deletionPolicy Retain: AWS untouched
   kubectl explain customimage.spec
 
-AWS (moto, behind the fault layer): ${faults.endpoint}    operator log: ${join(cp.dir, 'operator.log')}
+The ParallelCluster image API (and the CLI, which uses the kubeconfig):
+  TOKEN=$(kubectl create token playground-user)
+  curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:${ports.api}/v3/images/custom/rocky-shared
+  curl -s -X DELETE -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:${ports.api}/v3/images/custom/rocky-shared?force=true"
+  npm start -- list-images --image-status AVAILABLE --kubeconfig $KUBECONFIG
+
+AWS (moto, behind the fault layer): ${faults.endpoint}    metrics: http://127.0.0.1:${ports.metrics}/metrics
+operator log: ${join(cp.dir, 'operator.log')}
 Ctrl-C stops everything and removes the temporary files.`);
 // Ctrl-C and SIGTERM: the process helpers kill every child and remove the temp dirs on exit
 setInterval(() => {}, 1 << 30);

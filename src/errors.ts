@@ -56,11 +56,11 @@ export class KubeRequestError extends OperatorError {
 }
 
 /** Runs an AWS call; NotFound becomes `undefined`, anything else an AwsActionError naming action and resource. */
-export async function awsCall<T>(action: string, resource: string, fn: () => Promise<T>, opts: { notFoundIsAbsent?: boolean } = {}): Promise<T | undefined> {
+export async function awsCall<T>(action: string, resource: string, fn: () => Promise<T>): Promise<T | undefined> {
   try {
     return await fn();
   } catch (e) {
-    if (opts.notFoundIsAbsent !== false && isNotFound(e)) return undefined;
+    if (isNotFound(e)) return undefined;
     throw new AwsActionError(action, resource, e);
   }
 }

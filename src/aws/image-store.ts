@@ -162,17 +162,9 @@ export class AwsImageStore implements ImageStore {
     let KeyMarker: string | undefined;
     let VersionIdMarker: string | undefined;
     for (;;) {
-      let page;
-      try {
-        page = await awsCall(
-          'ListObjectVersions',
-          `s3://${bucket}/${prefix}`,
-          () => s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, ...(KeyMarker ? { KeyMarker } : {}), ...(VersionIdMarker ? { VersionIdMarker } : {}) })),
-          { notFoundIsAbsent: true },
-        );
-      } catch (e) {
-        throw e;
-      }
+      const page = await awsCall('ListObjectVersions', `s3://${bucket}/${prefix}`, () =>
+        s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, ...(KeyMarker ? { KeyMarker } : {}), ...(VersionIdMarker ? { VersionIdMarker } : {}) })),
+      );
       if (!page) return { deleted, bucketMissing: true };
       const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]
         .filter((v) => v.Key?.startsWith(prefix))

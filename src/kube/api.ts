@@ -1,5 +1,5 @@
-import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { API_VERSION, GROUP, KIND, PLURAL, VERSION, type CustomImage, type CustomImageStatus } from '../api/customimage.ts';
+import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { GROUP, KIND, PLURAL, VERSION, type CustomImage, type CustomImageStatus } from '../api/customimage.ts';
 import { KubeConflictError, KubeRequestError } from '../errors.ts';
 
 export type JsonPatchOp = { op: 'test' | 'add' | 'replace' | 'remove'; path: string; value?: unknown };
@@ -103,4 +103,3 @@ export class KubeCustomImageApi implements CustomImageApi {
   }
 }
 
-export { API_VERSION, CoreV1Api };
