@@ -12,7 +12,6 @@ export interface ListResult {
 /** The CustomImage calls the operator makes. Every call has a timeout and names the object in its error. */
 export interface CustomImageApi {
   list(namespace: string | undefined, labelSelector: string | undefined): Promise<ListResult>;
-  get(namespace: string, name: string): Promise<CustomImage | undefined>;
   /** JSON patch on the object (metadata); a failed `test` or resourceVersion is a KubeConflictError. */
   patch(namespace: string, name: string, ops: JsonPatchOp[]): Promise<CustomImage>;
   /** Replaces status through the status subresource. */
@@ -72,15 +71,6 @@ export class KubeCustomImageApi implements CustomImageApi {
         ? await this.api.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, ...sel })
         : await this.api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, ...sel })) as ListResult,
     );
-  }
-
-  async get(namespace: string, name: string): Promise<CustomImage | undefined> {
-    try {
-      return await this.call(`get ${KIND} ${namespace}/${name}`, async () => (await this.api.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name })) as CustomImage);
-    } catch (e) {
-      if (e instanceof KubeRequestError && e.statusCode === 404) return undefined;
-      throw e;
-    }
   }
 
   patch(namespace: string, name: string, ops: JsonPatchOp[]): Promise<CustomImage> {

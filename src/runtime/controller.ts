@@ -64,10 +64,6 @@ export class Controller {
     return finished;
   }
 
-  get activeWorkers(): number {
-    return this.active;
-  }
-
   private async worker(): Promise<void> {
     for (;;) {
       const key = await this.queue.get();

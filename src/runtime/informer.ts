@@ -13,8 +13,6 @@ export interface SupervisedInformerOptions<T extends ListedObject> {
   labelSelector?: string;
   log: Logger;
   onEvent(type: InformerEventType, obj: T): void;
-  /** Called after every (re)list, with the objects now known. */
-  onSynced?(): void;
 }
 
 /**
@@ -56,10 +54,6 @@ export class SupervisedInformer<T extends ListedObject> {
     return this.synced;
   }
 
-  get restartCount(): number {
-    return this.restarts;
-  }
-
   async start(): Promise<void> {
     this.stopped = false;
     for (;;) {
@@ -78,7 +72,6 @@ export class SupervisedInformer<T extends ListedObject> {
   private markSynced(): void {
     // the list's items reach the cache right after this returns; a reconcile of them waits for the queue anyway
     this.synced = true;
-    this.opts.onSynced?.();
   }
 
   private onError(err: unknown): void {

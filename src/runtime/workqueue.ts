@@ -44,10 +44,6 @@ export class WorkQueue {
     return this.queue.length;
   }
 
-  get processingCount(): number {
-    return this.processing.size;
-  }
-
   /** Makes a key ready now (cancels a pending delayed add: the key runs now instead). */
   add(key: string): void {
     if (this.shuttingDown) return;
@@ -144,9 +140,5 @@ export class WorkQueue {
     this.queued.clear();
     for (const w of this.waiters) w(undefined);
     this.waiters = [];
-  }
-
-  get isShuttingDown(): boolean {
-    return this.shuttingDown;
   }
 }

@@ -82,9 +82,6 @@ class RecordingApi implements CustomImageApi {
   async list() {
     return { items: [this.obj] };
   }
-  async get() {
-    return this.obj;
-  }
   async patch(_n: string, _m: string, ops: JsonPatchOp[]) {
     this.patches.push(ops);
     return this.obj;
