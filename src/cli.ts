@@ -1,12 +1,12 @@
 // The CLI: delete-image, describe-image, list-images against the Kubernetes API through the
 // kubeconfig, printing the same JSON as the HTTP API (ParallelCluster's REST shape, camelCase).
 
-import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { parseArgs } from 'node:util';
-import { GROUP, PLURAL, VERSION, type CustomImage } from './api/customimage.ts';
+import type { CustomImage } from './api/customimage.ts';
 import { getCondition } from './api/conditions.ts';
 import { userContext } from './image-api/user-context.ts';
-import { deleteImage, describeImage, ImageApiError, listImages, type OperationContext } from './image-api/operations.ts';
+import { deleteImage, describeImage, ImageApiError, isImage, listImages, type OperationContext } from './image-api/operations.ts';
 
 /** Exit codes a script can rely on. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, forbidden: 4, conflict: 5, blocked: 6, timeout: 7 } as const;
@@ -103,7 +103,7 @@ export async function runCli(command: string, argv: string[], io: Io = { out: (s
         if (!values.wait) return EXIT.ok;
         const timeoutS = Number(values.timeout ?? '1800');
         if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new ImageApiError('BadRequest', 'Bad Request: --timeout must be a positive number of seconds');
-        return await follow(kc, ctx, imageId, region, timeoutS * 1000, io);
+        return await follow(ctx, imageId, region, timeoutS * 1000, io);
       }
       case 'describe-image': {
         const imageId = values['image-id'];
@@ -133,17 +133,13 @@ export async function runCli(command: string, argv: string[], io: Io = { out: (s
 }
 
 /** --wait: follows the CustomImage until it is gone, printing each change of progress on stderr. */
-async function follow(kc: KubeConfig, ctx: OperationContext, imageId: string, region: string | undefined, timeoutMs: number, io: Io): Promise<number> {
-  const api = kc.makeApiClient(CustomObjectsApi);
+async function follow(ctx: OperationContext, imageId: string, region: string | undefined, timeoutMs: number, io: Io): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   const started = Date.now();
   let last = '';
   for (;;) {
     const matches: CustomImage[] = [];
-    for (const ns of ctx.catalog.namespaces) {
-      const list = (await api.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL })) as { items: CustomImage[] };
-      for (const i of list.items) if (i.spec.imageId === imageId && (region === undefined || (i.spec.region ?? ctx.defaultRegion) === region)) matches.push(i);
-    }
+    for (const ns of ctx.catalog.namespaces) for (const i of await ctx.catalog.list(ns)) if (isImage(i, imageId, region, ctx.defaultRegion)) matches.push(i);
     const img = matches[0];
     const elapsed = `${Math.round((Date.now() - started) / 1000)}s`;
     if (!img) {

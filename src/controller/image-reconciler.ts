@@ -8,7 +8,7 @@ import { deletionPolicy, FINALIZER, isForced, keyOf, type CustomImage, type Cust
 import { describeView } from '../domain/build-status.ts';
 import { buildingMessage, inUseMessage, sharedMessage } from '../domain/messages.ts';
 import { logGroupName, TAG, type ImageObservation, type StackObservation, type Tags } from '../domain/observation.ts';
-import { artifactPrefix, ownershipProblems } from '../domain/ownership.ts';
+import { artifactPrefix, notOwned, ownershipProblems } from '../domain/ownership.ts';
 import { deletingConditionIs, errorStatus, liveStatus, sameStatus } from '../domain/status.ts';
 import type { ImageStore } from '../aws/image-store.ts';
 import { AwsActionError, OperatorError } from '../errors.ts';
@@ -174,7 +174,8 @@ export class ImageReconciler implements Reconciler {
       const existing = checkedSnapshots ?? (await this.guard(image, () => this.deps.store.snapshots(region, plan.snapshotIds)));
       for (const [id, tags] of existing) {
         // re-checked here too: a plan resumed after a restart must still never delete a stranger's snapshot
-        if (tags[TAG.imageId] !== image.spec.imageId) return this.block(image, { reason: 'OwnershipMismatch', message: `snapshot ${id} is tagged ${TAG.imageId}=${tags[TAG.imageId] ?? '(none)'}, not ${image.spec.imageId}` });
+        const foreign = notOwned(image.spec.imageId, `snapshot ${id}`, tags);
+        if (foreign) return this.block(image, { reason: 'OwnershipMismatch', message: foreign });
         await this.guard(image, () => this.deps.store.deleteSnapshot(region, id));
       }
       p.snapshots = true;
@@ -206,7 +207,6 @@ export class ImageReconciler implements Reconciler {
 
   /** The reference's checks, plus ownership. Returns why deletion may not start, or undefined. */
   private async checks(image: CustomImage, obs: ImageObservation): Promise<{ blocked?: Blocked; snapshotTags: Map<string, Tags> }> {
-    const { imageId } = image.spec;
     const snapshotTags = obs.ami ? await this.guard(image, () => this.deps.store.snapshots(obs.region, obs.ami!.snapshotIds)) : new Map<string, Tags>();
     const blocked = await this.blockingReason(image, obs, snapshotTags);
     return { ...(blocked ? { blocked } : {}), snapshotTags };
@@ -356,15 +356,18 @@ export class ImageReconciler implements Reconciler {
     try {
       return await fn();
     } catch (e) {
-      if (e instanceof OperatorError) {
-        const reason: Reason = e.code === 'AWS_ACCESS_DENIED' ? 'AccessDenied' : 'ReconcileError';
-        try {
-          await this.writeStatus(image, errorStatus(image, reason, e.message, this.now()));
-        } catch (writeErr) {
-          this.deps.log.warn({ key: keyOf(image), err: (writeErr as Error).message }, 'could not record the error in status');
-        }
-      }
+      await this.recordFailure(image, e);
       throw e;
+    }
+  }
+
+  private async recordFailure(image: CustomImage, e: unknown): Promise<void> {
+    if (!(e instanceof OperatorError)) return;
+    const reason: Reason = e.code === 'AWS_ACCESS_DENIED' ? 'AccessDenied' : 'ReconcileError';
+    try {
+      await this.writeStatus(image, errorStatus(image, reason, e.message, this.now()));
+    } catch (writeErr) {
+      this.deps.log.warn({ key: keyOf(image), err: (writeErr as Error).message }, 'could not record the error in status');
     }
   }
 
@@ -373,11 +376,12 @@ export class ImageReconciler implements Reconciler {
     try {
       return await fn();
     } catch (e) {
-      if (e instanceof AwsActionError && !(e.code === 'AWS_RETRYABLE')) {
+      if (e instanceof AwsActionError && e.code !== 'AWS_RETRYABLE') {
         await this.event(image, 'Warning', 'ArtifactCleanupWarning', e.message);
         return undefined;
       }
-      return this.guard(image, () => Promise.reject(e));
+      await this.recordFailure(image, e);
+      throw e;
     }
   }
 

@@ -5,19 +5,21 @@ import { TAG, type ImageObservation, type Tags } from './observation.ts';
  * parallelcluster:image_id tag names this image. Returns a human sentence per foreign resource.
  */
 export function ownershipProblems(imageId: string, obs: ImageObservation, snapshotTags: ReadonlyMap<string, Tags>): string[] {
-  const problems: string[] = [];
-  const owner = (tags: Tags): string | undefined => tags[TAG.imageId];
-  if (obs.stack && owner(obs.stack.tags) !== imageId) {
-    problems.push(`stack ${obs.stack.stackName} is tagged ${TAG.imageId}=${owner(obs.stack.tags) ?? '(none)'}, not ${imageId}`);
-  }
-  if (obs.ami && owner(obs.ami.tags) !== imageId) {
-    problems.push(`AMI ${obs.ami.amiId} is tagged ${TAG.imageId}=${owner(obs.ami.tags) ?? '(none)'}, not ${imageId}`);
-  }
-  for (const id of obs.ami?.snapshotIds ?? []) {
-    const tags = snapshotTags.get(id);
-    if (tags && owner(tags) !== imageId) problems.push(`snapshot ${id} is tagged ${TAG.imageId}=${owner(tags) ?? '(none)'}, not ${imageId}`);
-  }
-  return problems;
+  const problems = [
+    obs.stack ? notOwned(imageId, `stack ${obs.stack.stackName}`, obs.stack.tags) : undefined,
+    obs.ami ? notOwned(imageId, `AMI ${obs.ami.amiId}`, obs.ami.tags) : undefined,
+    ...(obs.ami?.snapshotIds ?? []).map((id) => {
+      const tags = snapshotTags.get(id);
+      return tags ? notOwned(imageId, `snapshot ${id}`, tags) : undefined;
+    }),
+  ];
+  return problems.filter((p): p is string => p !== undefined);
+}
+
+/** Why `what` is not this image's, or undefined when its parallelcluster:image_id tag names it. */
+export function notOwned(imageId: string, what: string, tags: Tags): string | undefined {
+  const owner = tags[TAG.imageId];
+  return owner === imageId ? undefined : `${what} is tagged ${TAG.imageId}=${owner ?? '(none)'}, not ${imageId}`;
 }
 
 /**

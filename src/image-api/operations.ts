@@ -88,8 +88,9 @@ export function validateRegion(region: string | undefined, accepted?: ReadonlySe
   if (accepted && !accepted.has(region)) throw new ImageApiError('BadRequest', `Bad Request: this API does not serve region ${region}`);
 }
 
-function regionOf(ctx: OperationContext, img: CustomImage): string {
-  return img.spec.region ?? ctx.defaultRegion;
+/** Whether a CustomImage is the ParallelCluster image `imageId` (in `region`, when given). */
+export function isImage(img: CustomImage, imageId: string, region: string | undefined, defaultRegion: string): boolean {
+  return img.spec.imageId === imageId && (region === undefined || (img.spec.region ?? defaultRegion) === region);
 }
 
 /** CustomImages for imageId (and region) in the namespaces the caller may `verb` in. */
@@ -100,7 +101,7 @@ async function find(ctx: OperationContext, imageId: string, region: string | und
   const matches: CustomImage[] = [];
   for (const ns of allowed) {
     for (const img of await ctx.catalog.list(ns)) {
-      if (img.spec.imageId === imageId && (region === undefined || regionOf(ctx, img) === region)) matches.push(img);
+      if (isImage(img, imageId, region, ctx.defaultRegion)) matches.push(img);
     }
   }
   return { matches, allowed };

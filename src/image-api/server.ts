@@ -142,17 +142,13 @@ export async function startImageApiServer(opts: ImageApiServerOptions): Promise<
     const requestId = randomUUID();
     res.setHeader('x-request-id', requestId);
     let user: string | undefined;
-    handle(req, res, (c) => (user = c.username)).then(
-      () => opts.log.info({ requestId, method: req.method, path: (req.url ?? '').split('?')[0], status: res.statusCode, user, ms: Math.round(performance.now() - started) }, 'api request'),
-      (e: unknown) => {
-        if (e instanceof ImageApiError) send(res, e.status, { message: e.message });
-        else {
-          opts.log.error({ requestId, err: (e as Error).message, user }, 'api request failed');
-          send(res, 500, { message: `Internal service error (request ${requestId})` });
-        }
-        opts.log.info({ requestId, method: req.method, path: (req.url ?? '').split('?')[0], status: res.statusCode, user, ms: Math.round(performance.now() - started) }, 'api request');
-      },
-    );
+    handle(req, res, (c) => (user = c.username))
+      .catch((e: unknown) => {
+        if (e instanceof ImageApiError) return send(res, e.status, { message: e.message });
+        opts.log.error({ requestId, err: (e as Error).message, user }, 'api request failed');
+        send(res, 500, { message: `Internal service error (request ${requestId})` });
+      })
+      .finally(() => opts.log.info({ requestId, method: req.method, path: (req.url ?? '').split('?')[0], status: res.statusCode, user, ms: Math.round(performance.now() - started) }, 'api request'));
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse, identify: (c: Caller) => void): Promise<void> {
