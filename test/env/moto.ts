@@ -4,12 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, onExit, startManaged, waitFor, type Managed } from './processes.ts';
 
+export const INDEXED_TAGS_SERVER = join(import.meta.dirname, 'moto', 'indexed_tags_server.py');
 const INSTALL_HINT = "moto's server is required for the AWS emulator: install it with `pip install 'moto[server]'` (Python 3.9+), so that `moto_server` is on PATH";
 
-function motoCommand(): { cmd: string; args: string[] } {
-  if (spawnSync('sh', ['-c', 'command -v moto_server'], { encoding: 'utf8' }).status === 0) return { cmd: 'moto_server', args: [] };
-  const py = spawnSync('python3', ['-c', 'import moto.server, flask'], { encoding: 'utf8' });
-  if (py.status === 0) return { cmd: 'python3', args: ['-m', 'moto.server'] };
+/** Stock moto, or (for the benchmarks) moto with an indexed EC2 tag lookup: test/env/moto/indexed_tags_server.py. */
+function motoCommand(indexedTags: boolean): { cmd: string; args: string[] } {
+  const pythonHasMoto = () => spawnSync('python3', ['-c', 'import moto.server, flask'], { encoding: 'utf8' }).status === 0;
+  if (indexedTags) {
+    if (pythonHasMoto()) return { cmd: 'python3', args: [INDEXED_TAGS_SERVER] };
+  } else {
+    if (spawnSync('sh', ['-c', 'command -v moto_server'], { encoding: 'utf8' }).status === 0) return { cmd: 'moto_server', args: [] };
+    if (pythonHasMoto()) return { cmd: 'python3', args: ['-m', 'moto.server'] };
+  }
   throw new Error(INSTALL_HINT);
 }
 
@@ -25,8 +31,8 @@ export class Moto {
     this.dir = dir;
   }
 
-  static async start(): Promise<Moto> {
-    const { cmd, args } = motoCommand();
+  static async start(opts: { indexedTags?: boolean } = {}): Promise<Moto> {
+    const { cmd, args } = motoCommand(opts.indexedTags === true);
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'pio-moto-'));
     onExit(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { DescribeStackResourceCommand, DescribeStacksCommand, DeleteStackCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeImageAttributeCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
@@ -5,7 +6,7 @@ import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FaultProxy } from '../env/fault-proxy.ts';
 import { ACCOUNT, awsClients, FixtureBuilder } from '../env/fixtures.ts';
-import { Moto } from '../env/moto.ts';
+import { INDEXED_TAGS_SERVER, Moto } from '../env/moto.ts';
 
 let moto: Moto;
 let faults: FaultProxy;
@@ -155,5 +156,14 @@ describe('fault layer', () => {
     const { cfn } = awsClients(faults.endpoint);
     const r = await cfn.send(new DescribeStackResourceCommand({ StackName: 'building1', LogicalResourceId: 'ParallelClusterImage' }));
     expect(r.StackResourceDetail?.ResourceStatus).toBe('CREATE_IN_PROGRESS');
+  });
+});
+
+describe("the benchmarks' moto with an indexed tag lookup", () => {
+  it("answers every tag query exactly as moto's own scan does", () => {
+    const out = spawnSync('python3', [INDEXED_TAGS_SERVER, '--self-check'], { encoding: 'utf8' });
+    expect(out.stderr).toBe('');
+    expect(out.status).toBe(0);
+    expect(out.stdout).toMatch(/agrees with moto's scan on \d+ queries/);
   });
 });
