@@ -1,7 +1,8 @@
 // The CLI: delete-image, describe-image, list-images against the Kubernetes API through the
 // kubeconfig, printing the same JSON as the HTTP API (ParallelCluster's REST shape, camelCase).
 
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig } from './kube/kubeconfig.ts';
 import { parseArgs } from 'node:util';
 import type { CustomImage } from './api/customimage.ts';
 import { getCondition } from './api/conditions.ts';
@@ -80,10 +81,9 @@ export async function runCli(command: string, argv: string[], io: Io = { out: (s
     io.out(`${CLI_USAGE}\n`);
     return EXIT.ok;
   }
-  const kc = new KubeConfig();
+  let kc: KubeConfig;
   try {
-    if (values.kubeconfig) kc.loadFromFile(values.kubeconfig);
-    else kc.loadFromDefault();
+    kc = loadKubeConfig(values.kubeconfig);
   } catch (e) {
     io.err(`cannot load kubeconfig: ${(e as Error).message}\n`);
     return EXIT.usage;

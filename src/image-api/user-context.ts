@@ -1,4 +1,5 @@
-import { AuthorizationV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../kube/kubeconfig.ts';
 import { GROUP, PLURAL } from '../api/customimage.ts';
 import { KubeImageCatalog } from './kube-catalog.ts';
 import { deleteImage, describeImage, listImages, type OperationContext } from './operations.ts';
@@ -27,9 +28,7 @@ export interface ImageClientOptions {
 
 /** `const images = imageClient(); await images.deleteImage('my-image', { force: true })` */
 export function imageClient(opts: ImageClientOptions = {}) {
-  const kc = new KubeConfig();
-  if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
-  else kc.loadFromDefault();
+  const kc = loadKubeConfig(opts.kubeconfig);
   const ns = opts.namespaces ?? [kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default'];
   const ctx = userContext(kc, ns, opts.defaultRegion ?? process.env.AWS_REGION ?? 'us-east-1');
   return {
