@@ -1,4 +1,4 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
@@ -12,6 +12,7 @@ import { DEFAULT_RECONCILER_OPTIONS, ImageReconciler } from './controller/image-
 import { KubeConflictError } from './errors.ts';
 import { KubeCustomImageApi } from './kube/api.ts';
 import { KubeEventRecorder } from './kube/events.ts';
+import { loadKubeConfig, pooledConnections } from './kube/kubeconfig.ts';
 import { KubeAuthorizer } from './image-api/auth.ts';
 import { KubeImageCatalog } from './image-api/kube-catalog.ts';
 import { startImageApiServer } from './image-api/server.ts';
@@ -51,11 +52,7 @@ function rateLimiter(spec: string): RateLimiter | undefined {
 
 /** Wires informer → queue → controller → reconciler for one process, behind leader election if asked. */
 export async function startOperator(cfg: OperatorConfig, log: Logger, hooks: OperatorHooks = {}): Promise<Operator> {
-  const kc = hooks.kubeConfig ?? new KubeConfig();
-  if (!hooks.kubeConfig) {
-    if (cfg.kubeconfig) kc.loadFromFile(cfg.kubeconfig);
-    else kc.loadFromDefault();
-  }
+  const kc = hooks.kubeConfig ? pooledConnections(hooks.kubeConfig) : loadKubeConfig(cfg.kubeconfig);
   const metrics = new OperatorMetrics();
   const timeoutMs = cfg.kubeTimeoutSeconds * 1000;
   const api = new KubeCustomImageApi(kc, { timeoutMs, fieldManager: 'pcluster-image-operator' });
@@ -75,7 +72,7 @@ export async function startOperator(cfg: OperatorConfig, log: Logger, hooks: Ope
   const path = cfg.namespace ? `/apis/${GROUP}/${VERSION}/namespaces/${cfg.namespace}/${PLURAL}` : `/apis/${GROUP}/${VERSION}/${PLURAL}`;
   const informer: SupervisedInformer<CustomImage> = new SupervisedInformer<CustomImage>(kc, {
     path,
-    list: () => api.list(cfg.namespace, cfg.labelSelector),
+    list: (keep) => api.list(cfg.namespace, cfg.labelSelector, keep),
     ...(cfg.labelSelector ? { labelSelector: cfg.labelSelector } : {}),
     log: log.child({ component: 'informer' }),
     onEvent: (type, obj) => {
@@ -84,6 +81,7 @@ export async function startOperator(cfg: OperatorConfig, log: Logger, hooks: Ope
         seen.delete(key);
         return;
       }
+      reconciler.informerCaughtUp(key, obj.metadata.resourceVersion);
       const fp = fingerprint(obj);
       if (type === 'update' && seen.get(key) === fp) return; // a status-only change, most likely ours
       seen.set(key, fp);

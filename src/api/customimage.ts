@@ -108,6 +108,8 @@ export interface ObjectMeta {
   labels?: Record<string, string>;
   deletionTimestamp?: string;
   creationTimestamp?: string;
+  /** Server-side apply bookkeeping: sent by the apiserver, never kept in the cache (kube/trim.ts). */
+  managedFields?: unknown[];
 }
 
 export interface CustomImage {

@@ -14,6 +14,7 @@ import type { ImageStore } from '../aws/image-store.ts';
 import { AwsActionError, OperatorError } from '../errors.ts';
 import type { CustomImageApi } from '../kube/api.ts';
 import type { EventRecorder, EventType } from '../kube/events.ts';
+import { trimForCache } from '../kube/trim.ts';
 import { backoffDelay } from '../runtime/backoff.ts';
 import type { ReconcileResult, Reconciler } from '../runtime/controller.ts';
 import { reconcileWithFinalizer, type CleanupOutcome } from '../runtime/finalizer.ts';
@@ -343,7 +344,7 @@ export class ImageReconciler implements Reconciler {
   private async writeStatus(image: CustomImage, status: CustomImageStatus): Promise<CustomImage> {
     if (sameStatus(image.status, status)) return image;
     const updated = await this.deps.api.replaceStatus(image.metadata.namespace, image.metadata.name, status);
-    this.written.set(keyOf(image), updated);
+    this.written.set(keyOf(image), trimForCache(updated));
     return updated;
   }
 
@@ -404,14 +405,28 @@ export class ImageReconciler implements Reconciler {
     const mine = this.written.get(key);
     if (!cached) return undefined;
     if (!mine || mine.metadata.uid !== cached.metadata.uid) return cached;
-    // resourceVersions are opaque, but etcd's are integers; fall back to the informer otherwise
-    try {
-      if (BigInt(mine.metadata.resourceVersion) > BigInt(cached.metadata.resourceVersion)) return mine;
-    } catch {
-      // not numeric
-    }
+    if (isNewer(mine.metadata.resourceVersion, cached.metadata.resourceVersion)) return mine;
     this.written.delete(key);
     return cached;
+  }
+
+  /**
+   * The informer delivered this version: once it is as new as our last write, that copy is no
+   * longer needed (otherwise every image would be held twice until its next reconcile).
+   */
+  informerCaughtUp(key: string, resourceVersion: string): void {
+    const mine = this.written.get(key);
+    if (mine && !isNewer(mine.metadata.resourceVersion, resourceVersion)) this.written.delete(key);
+  }
+
+}
+
+/** resourceVersions are opaque, but etcd's are integers; when they are not, the informer's copy wins. */
+function isNewer(a: string, b: string): boolean {
+  try {
+    return BigInt(a) > BigInt(b);
+  } catch {
+    return false;
   }
 }
 

@@ -4,6 +4,9 @@ import { KubeConflictError, KubeRequestError } from '../errors.ts';
 
 export type JsonPatchOp = { op: 'test' | 'add' | 'replace' | 'remove'; path: string; value?: unknown };
 
+/** Bounds the list's peak memory: at 10,000 CustomImages one unpaged answer is ~30 MB of JSON. */
+export const LIST_PAGE_SIZE = 500;
+
 export interface ListResult {
   items: CustomImage[];
   metadata?: { resourceVersion?: string; continue?: string };
@@ -11,7 +14,12 @@ export interface ListResult {
 
 /** The CustomImage calls the operator makes. Every call has a timeout and names the object in its error. */
 export interface CustomImageApi {
-  list(namespace: string | undefined, labelSelector: string | undefined): Promise<ListResult>;
+  /**
+   * Every CustomImage, in pages of LIST_PAGE_SIZE (one consistent snapshot: the pages share the
+   * first page's resourceVersion); `keep` trims each item as its page arrives, so the untrimmed
+   * objects of only one page are alive at a time.
+   */
+  list(namespace: string | undefined, labelSelector: string | undefined, keep?: (o: CustomImage) => CustomImage): Promise<ListResult>;
   /** JSON patch on the object (metadata); a failed `test` or resourceVersion is a KubeConflictError. */
   patch(namespace: string, name: string, ops: JsonPatchOp[]): Promise<CustomImage>;
   /** Replaces status through the status subresource. */
@@ -64,13 +72,19 @@ export class KubeCustomImageApi implements CustomImageApi {
     }
   }
 
-  list(namespace: string | undefined, labelSelector: string | undefined): Promise<ListResult> {
-    const sel = labelSelector ? { labelSelector } : {};
-    return this.call(`list ${PLURAL}${namespace ? ` in ${namespace}` : ''}`, async () =>
-      (namespace
-        ? await this.api.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, ...sel })
-        : await this.api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, ...sel })) as ListResult,
-    );
+  async list(namespace: string | undefined, labelSelector: string | undefined, keep: (o: CustomImage) => CustomImage = (o) => o): Promise<ListResult> {
+    const what = `list ${PLURAL}${namespace ? ` in ${namespace}` : ''}`;
+    const items: CustomImage[] = [];
+    let resourceVersion: string | undefined;
+    let cont: string | undefined;
+    do {
+      const q = { group: GROUP, version: VERSION, plural: PLURAL, limit: LIST_PAGE_SIZE, ...(labelSelector ? { labelSelector } : {}), ...(cont ? { _continue: cont } : {}) };
+      const page = await this.call(what, async () => (namespace ? await this.api.listNamespacedCustomObject({ ...q, namespace }) : await this.api.listClusterCustomObject(q)) as ListResult);
+      for (const o of page.items) items.push(keep(o));
+      resourceVersion ??= page.metadata?.resourceVersion;
+      cont = page.metadata?.continue || undefined;
+    } while (cont);
+    return { items, metadata: resourceVersion ? { resourceVersion } : {} };
   }
 
   patch(namespace: string, name: string, ops: JsonPatchOp[]): Promise<CustomImage> {

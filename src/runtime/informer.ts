@@ -1,15 +1,17 @@
-import { makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+import { ListWatch, Watch, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { trimForCache, type Trimmable } from '../kube/trim.ts';
 import { backoffDelay } from './backoff.ts';
 
 export type InformerEventType = 'add' | 'update' | 'delete';
 
 /** Custom resources arrive as plain JSON (timestamps are strings), so only name and namespace are assumed. */
-export type ListedObject = { metadata: { name: string; namespace?: string } };
+export type ListedObject = { metadata: { name: string; namespace?: string } & Trimmable['metadata'] };
 
 export interface SupervisedInformerOptions<T extends ListedObject> {
   path: string;
-  list: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>;
+  /** Lists every object, passing each through `keep` (trimForCache) as it arrives. */
+  list: (keep: (o: T) => T) => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>;
   labelSelector?: string;
   log: Logger;
   onEvent(type: InformerEventType, obj: T): void;
@@ -34,11 +36,18 @@ export class SupervisedInformer<T extends ListedObject> {
     this.opts = opts;
     // synced means a list really succeeded: client-node's start() resolves even when the list fails
     const list = async () => {
-      const out = await opts.list();
+      const out = await opts.list(trimForCache);
       this.markSynced();
       return out;
     };
-    this.informer = makeInformer(kc, opts.path, list as never, opts.labelSelector);
+    // client-node's informer (makeInformer) caches whatever the watch delivers; its ListWatch
+    // takes the Watch as a parameter, so a Watch that trims each object keeps the cache small
+    const watch = new Watch(kc);
+    const trimming = {
+      watch: (path: string, query: Record<string, string | number | boolean | undefined>, cb: (phase: string, obj: unknown, raw?: unknown) => void, done: (err: unknown) => void) =>
+        watch.watch(path, query, (phase, obj: T) => cb(phase, phase === 'ERROR' || !obj?.metadata ? obj : trimForCache(obj)), done),
+    } as unknown as Watch;
+    this.informer = new ListWatch(opts.path, trimming, list as never, false, opts.labelSelector);
     this.informer.on('add', (o) => opts.onEvent('add', o as unknown as T));
     this.informer.on('update', (o) => opts.onEvent('update', o as unknown as T));
     this.informer.on('delete', (o) => opts.onEvent('delete', o as unknown as T));

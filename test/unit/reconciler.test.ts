@@ -208,3 +208,25 @@ describe('ImageReconciler decisions', () => {
     expect(api.patches[0]?.[1]).toEqual({ op: 'add', path: '/metadata/finalizers', value: [FINALIZER] });
   });
 });
+
+describe('our own writes until the informer catches up', () => {
+  it('uses the copy the last status write returned while the cache is older, and drops it once the informer delivers that version', async () => {
+    const stale = image('a');
+    const api = new RecordingApi(stale);
+    const r = new ImageReconciler(
+      { cache: { get: () => stale }, api, store: new MemoryStore('a'), events: { record: async () => undefined }, log: pino({ level: 'silent' }) },
+      { ...DEFAULT_RECONCILER_OPTIONS, defaultRegion: 'us-east-1' },
+    );
+    const run = () => r.reconcile('ns/a', { log: pino({ level: 'silent' }) });
+    await run();
+    expect(api.statuses).toHaveLength(1); // live status written, resourceVersion 11
+    await run();
+    expect(api.statuses).toHaveLength(1); // the written copy already has it: no second write
+    r.informerCaughtUp('ns/a', '5'); // an older version: still needed
+    await run();
+    expect(api.statuses).toHaveLength(1);
+    r.informerCaughtUp('ns/a', api.obj.metadata.resourceVersion);
+    await run(); // the copy is gone; this (stale) cache has no status, so it is written again
+    expect(api.statuses).toHaveLength(2);
+  });
+});
