@@ -12,8 +12,10 @@ export interface OperatorProcessOptions {
   logFile: string;
   extraArgs?: string[];
   env?: NodeJS.ProcessEnv;
-  /** Run the compiled operator (dist/, as the container does) instead of the TypeScript sources. */
+  /** Run the bundle (dist/operator.mjs, `npm run build`), as the container does, instead of the TypeScript sources. */
   compiled?: boolean;
+  /** Node.js flags before the script (the benchmarks use the container's). */
+  nodeFlags?: string[];
 }
 
 /** The operator as a real process (`node src/main.ts`), as a user would run it. */
@@ -28,7 +30,8 @@ export class OperatorProcess {
 
   start(): this {
     const args = [
-      this.opts.compiled ? join(repo, 'dist', 'src', 'main.js') : join(repo, 'src', 'main.ts'),
+      ...(this.opts.nodeFlags ?? []),
+      this.opts.compiled ? join(repo, 'dist', 'operator.mjs') : join(repo, 'src', 'main.ts'),
       '--kubeconfig',
       this.opts.kubeconfig,
       '--aws-endpoint',
