@@ -20,7 +20,9 @@ export interface WorkQueueMetrics {
  * A keyed work queue in the shape of client-go's: a key is never processed by two workers at once;
  * adds while it is queued collapse into one; adds while it is being processed mark it dirty so it
  * runs once more after done(). Per-key failure counts drive exponential backoff with jitter;
- * addAfter() delays a key (for polling), keeping the earliest requested time.
+ * addAfter() delays a key (for polling), keeping the earliest requested time. Delayed keys wait in
+ * one min-heap behind one timer, as in client-go's delaying queue: with 10,000 live images each
+ * waiting for its resync, a timer per key cost ~400 bytes each.
  */
 export class WorkQueue {
   private readonly queue: string[] = [];
@@ -29,7 +31,11 @@ export class WorkQueue {
   private readonly processing = new Set<string>();
   private readonly readySince = new Map<string, number>();
   private readonly failures = new Map<string, number>();
-  private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  /** Delayed keys: when each is due. The heap may also hold superseded entries; `due` decides. */
+  private readonly due = new Map<string, number>();
+  private readonly heap: DueEntry[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
   private waiters: ((key: string | undefined) => void)[] = [];
   private shuttingDown = false;
   private readonly opts: Required<Omit<WorkQueueOptions, 'random' | 'now'>> & { random: () => number; now: () => number };
@@ -48,11 +54,7 @@ export class WorkQueue {
   add(key: string): void {
     if (this.shuttingDown) return;
     this.metrics.onAdd?.(key);
-    const t = this.timers.get(key);
-    if (t) {
-      clearTimeout(t.timer);
-      this.timers.delete(key);
-    }
+    this.due.delete(key); // its heap entry is now superseded
     if (this.processing.has(key)) {
       this.dirty.add(key);
       return;
@@ -75,15 +77,35 @@ export class WorkQueue {
     if (this.shuttingDown) return;
     if (delayMs <= 0) return this.add(key);
     const at = this.opts.now() + delayMs;
-    const existing = this.timers.get(key);
-    if (existing && existing.at <= at) return;
-    if (existing) clearTimeout(existing.timer);
-    const timer = setTimeout(() => {
-      this.timers.delete(key);
+    const existing = this.due.get(key);
+    if (existing !== undefined && existing <= at) return;
+    this.due.set(key, at);
+    heapPush(this.heap, { at, key });
+    this.arm();
+  }
+
+  /** Keeps the one timer set for the earliest due key. */
+  private arm(): void {
+    const next = this.heap[0];
+    if (!next || this.shuttingDown) return;
+    if (this.timer && this.timerAt <= next.at) return;
+    clearTimeout(this.timer);
+    this.timerAt = next.at;
+    this.timer = setTimeout(() => this.fire(), Math.max(1, next.at - this.opts.now()));
+    this.timer.unref();
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const now = this.opts.now();
+    while (this.heap.length > 0 && this.heap[0]!.at <= now) {
+      const { at, key } = heapPop(this.heap)!;
+      if (this.due.get(key) !== at) continue; // superseded by an earlier time or an add()
+      this.due.delete(key);
       this.add(key);
-    }, delayMs);
-    timer.unref();
-    this.timers.set(key, { at, timer });
+    }
+    this.arm();
   }
 
   /** Re-adds after this key's next backoff delay; returns the delay. */
@@ -134,11 +156,47 @@ export class WorkQueue {
   /** Stops handing out work; pending timers are dropped; waiting get() calls resolve undefined. */
   shutDown(): void {
     this.shuttingDown = true;
-    for (const t of this.timers.values()) clearTimeout(t.timer);
-    this.timers.clear();
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.due.clear();
+    this.heap.length = 0;
     this.queue.length = 0;
     this.queued.clear();
     for (const w of this.waiters) w(undefined);
     this.waiters = [];
   }
+}
+
+interface DueEntry {
+  at: number;
+  key: string;
+}
+
+function heapPush(h: DueEntry[], e: DueEntry): void {
+  h.push(e);
+  let i = h.length - 1;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (h[parent]!.at <= e.at) break;
+    h[i] = h[parent]!;
+    i = parent;
+  }
+  h[i] = e;
+}
+
+function heapPop(h: DueEntry[]): DueEntry | undefined {
+  const top = h[0];
+  const last = h.pop();
+  if (h.length === 0 || !last) return top;
+  let i = 0;
+  for (;;) {
+    const l = 2 * i + 1;
+    if (l >= h.length) break;
+    const c = l + 1 < h.length && h[l + 1]!.at < h[l]!.at ? l + 1 : l;
+    if (h[c]!.at >= last.at) break;
+    h[i] = h[c]!;
+    i = c;
+  }
+  h[i] = last;
+  return top;
 }

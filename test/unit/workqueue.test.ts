@@ -58,6 +58,36 @@ describe('WorkQueue', () => {
     wq.shutDown();
   });
 
+  it('hands out delayed keys in the order they fall due, whatever order they were added in', async () => {
+    const wq = q();
+    const delays = [40, 5, 25, 15, 35, 10, 30, 20];
+    delays.forEach((d, i) => wq.addAfter(`k${i}`, d));
+    await new Promise((r) => setTimeout(r, 80));
+    const out: string[] = [];
+    while (wq.depth > 0) out.push((await wq.get())!);
+    expect(out).toEqual([...delays.keys()].sort((a, b) => delays[a]! - delays[b]!).map((i) => `k${i}`));
+    wq.shutDown();
+  });
+
+  it('a delay superseded by add() does not fire later: the key runs once', async () => {
+    const wq = q();
+    wq.addAfter('a', 10);
+    wq.add('a');
+    expect(await wq.get()).toBe('a');
+    wq.done('a');
+    await new Promise((r) => setTimeout(r, 40));
+    expect(wq.depth).toBe(0);
+    wq.addAfter('b', 30);
+    wq.addAfter('b', 5); // the earlier time wins; the 30 ms entry is stale
+    await new Promise((r) => setTimeout(r, 15));
+    expect(wq.depth).toBe(1);
+    expect(await wq.get()).toBe('b');
+    wq.done('b');
+    await new Promise((r) => setTimeout(r, 40));
+    expect(wq.depth).toBe(0);
+    wq.shutDown();
+  });
+
   it('resolves waiting workers with undefined on shutdown and ignores later adds', async () => {
     const wq = q();
     const waiting = wq.get();
