@@ -3,13 +3,14 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { GROUP, PLURAL, VERSION, type CustomImage } from '../src/api/customimage.ts';
 import { ControlPlane } from '../test/env/control-plane.ts';
 import { FaultProxy } from '../test/env/fault-proxy.ts';
 import { FixtureBuilder, type ImageFixture } from '../test/env/fixtures.ts';
 import { kubectlOk } from '../test/env/kubectl.ts';
 import { Moto } from '../test/env/moto.ts';
+import { deployedRuntime } from '../test/env/container.ts';
 import { OperatorProcess } from '../test/env/operator-process.ts';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 
@@ -32,7 +33,7 @@ export interface Env {
 
 export const log = (s: string): void => void process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 
-export async function startEnv(opts: { indexedTags?: boolean } = {}): Promise<Env> {
+export async function startEnv(opts: { fasterLookups?: boolean } = {}): Promise<Env> {
   const t = Date.now();
   execFileSync(process.execPath, [join(repo, 'scripts', 'bundle.ts')], { stdio: 'inherit' });
   const auditDir = join(repo, 'scratch', 'bench');
@@ -40,7 +41,7 @@ export async function startEnv(opts: { indexedTags?: boolean } = {}): Promise<En
   const auditLog = join(auditDir, `audit-${process.pid}.log`);
   const cp = await ControlPlane.start({ auditLogPath: auditLog });
   log(`control plane ready in ${Date.now() - t} ms`);
-  const moto = await Moto.start({ indexedTags: opts.indexedTags === true });
+  const moto = await Moto.start({ fasterLookups: opts.fasterLookups === true });
   const faults = await new FaultProxy(moto.endpoint).start();
   const adminKubeconfig = cp.kubeconfigPath;
   await kubectlOk(adminKubeconfig, ['apply', '-k', join(repo, 'crds')]);
@@ -105,22 +106,6 @@ export function startOperator(env: Env, name: string, extraArgs: string[] = []):
     compiled: true,
     ...deployedRuntime(),
   }).start();
-}
-
-/**
- * How the container runs the operator, read from the Dockerfile (the ENTRYPOINT's Node.js flags,
- * ENV MALLOC_*) and manifests/operator/deployment.yaml (NODE_OPTIONS), so that the memory figures
- * are those of what is deployed.
- */
-export function deployedRuntime(): { nodeFlags: string[]; env: Record<string, string> } {
-  const dockerfile = readFileSync(join(repo, 'Dockerfile'), 'utf8');
-  const entry = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1] ?? '[]') as string[];
-  const nodeFlags = entry.slice(1).filter((a) => a.startsWith('--'));
-  const env: Record<string, string> = {};
-  for (const [line] of dockerfile.matchAll(/^ENV .*$/gm)) for (const [, k, v] of line.matchAll(/(MALLOC_\w+)=(\S+)/g)) env[k!] = v!;
-  const doc = parse(readFileSync(join(repo, 'manifests', 'operator', 'deployment.yaml'), 'utf8')) as { spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } };
-  for (const e of doc.spec.template.spec.containers[0]?.env ?? []) if (e.name === 'NODE_OPTIONS' && e.value) env.NODE_OPTIONS = e.value;
-  return { nodeFlags, env };
 }
 
 export async function waitUntil(what: string, pred: () => Promise<boolean>, timeoutMs: number, everyMs = 500): Promise<number> {

@@ -3,10 +3,12 @@
 // (client-ec2 alone is ~2 MB of serializers for ~600 actions otherwise), and one minified file
 // parses into far less resident memory than ~900 modules from node_modules (docs/benchmarks.md).
 import { build } from 'esbuild';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 
 const repo = join(import.meta.dirname, '..');
-const outfile = join(repo, 'dist', 'operator.mjs');
+const { values } = parseArgs({ options: { outfile: { type: 'string' } } });
+const outfile = values.outfile ? resolve(values.outfile) : join(repo, 'dist', 'operator.mjs');
 await build({
   entryPoints: [join(repo, 'src', 'main.ts')],
   outfile,

@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, onExit, startManaged, waitFor, type Managed } from './processes.ts';
 
-export const INDEXED_TAGS_SERVER = join(import.meta.dirname, 'moto', 'indexed_tags_server.py');
+export const FASTER_LOOKUPS_SERVER = join(import.meta.dirname, 'moto', 'faster_lookups_server.py');
 const INSTALL_HINT = "moto's server is required for the AWS emulator: install it with `pip install 'moto[server]'` (Python 3.9+), so that `moto_server` is on PATH";
 
-/** Stock moto, or (for the benchmarks) moto with an indexed EC2 tag lookup: test/env/moto/indexed_tags_server.py. */
-function motoCommand(indexedTags: boolean): { cmd: string; args: string[] } {
+/** Stock moto, or (for the benchmarks) moto with two lookups made proportional: test/env/moto/faster_lookups_server.py. */
+function motoCommand(fasterLookups: boolean): { cmd: string; args: string[] } {
   const pythonHasMoto = () => spawnSync('python3', ['-c', 'import moto.server, flask'], { encoding: 'utf8' }).status === 0;
-  if (indexedTags) {
-    if (pythonHasMoto()) return { cmd: 'python3', args: [INDEXED_TAGS_SERVER] };
+  if (fasterLookups) {
+    if (pythonHasMoto()) return { cmd: 'python3', args: [FASTER_LOOKUPS_SERVER] };
   } else {
     if (spawnSync('sh', ['-c', 'command -v moto_server'], { encoding: 'utf8' }).status === 0) return { cmd: 'moto_server', args: [] };
     if (pythonHasMoto()) return { cmd: 'python3', args: ['-m', 'moto.server'] };
@@ -31,8 +31,8 @@ export class Moto {
     this.dir = dir;
   }
 
-  static async start(opts: { indexedTags?: boolean } = {}): Promise<Moto> {
-    const { cmd, args } = motoCommand(opts.indexedTags === true);
+  static async start(opts: { fasterLookups?: boolean } = {}): Promise<Moto> {
+    const { cmd, args } = motoCommand(opts.fasterLookups === true);
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'pio-moto-'));
     onExit(() => rmSync(dir, { recursive: true, force: true }));

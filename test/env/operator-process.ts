@@ -16,6 +16,8 @@ export interface OperatorProcessOptions {
   compiled?: boolean;
   /** Node.js flags before the script (the benchmarks use the container's). */
   nodeFlags?: string[];
+  /** Run this script instead (e.g. the bundle copied alone, as in the container). */
+  script?: string;
 }
 
 /** The operator as a real process (`node src/main.ts`), as a user would run it. */
@@ -31,7 +33,7 @@ export class OperatorProcess {
   start(): this {
     const args = [
       ...(this.opts.nodeFlags ?? []),
-      this.opts.compiled ? join(repo, 'dist', 'operator.mjs') : join(repo, 'src', 'main.ts'),
+      this.opts.script ?? (this.opts.compiled ? join(repo, 'dist', 'operator.mjs') : join(repo, 'src', 'main.ts')),
       '--kubeconfig',
       this.opts.kubeconfig,
       '--aws-endpoint',

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { bundleAlone, deployedRuntime } from '../env/container.ts';
 import { ControlPlane } from '../env/control-plane.ts';
 import { kubectl, kubectlOk } from '../env/kubectl.ts';
 import { OperatorProcess } from '../env/operator-process.ts';
@@ -9,11 +10,13 @@ import { World } from '../env/world.ts';
 
 // The manifests apply to a real apiserver, and the operator works under exactly their RBAC:
 // with the ServiceAccount's own token every step succeeds; with any one verb removed it does not.
+// The operator here is the container's artifact: the bundle alone, with the image's runtime settings.
 const kubeconfig = inject('kubeconfig');
 const repo = join(import.meta.dirname, '..', '..');
 const OP_NS = 'pcluster-image-operator';
 let w: World;
 let saKubeconfig: string;
+let bundle: string;
 
 interface Rule {
   apiGroups: string[];
@@ -30,6 +33,7 @@ const rendered = async (dir: string) => (await kubectlOk(kubeconfig, ['kustomize
 
 beforeAll(async () => {
   w = await World.start(kubeconfig, 'rbac-scenarios', { operator: false });
+  bundle = bundleAlone();
 });
 afterAll(async () => {
   await w?.stop();
@@ -114,6 +118,9 @@ describe('the operator under the manifests\' RBAC', () => {
     const fx = await w.fixtures.image({ imageId: name });
     const fxOrphan = await w.fixtures.image({ imageId: orphan });
     const op = new OperatorProcess({
+      // the container's artifact and settings: the bundle alone, with the Dockerfile's flags
+      script: bundle,
+      ...deployedRuntime(),
       kubeconfig: saKubeconfig,
       awsEndpoint: w.faults.endpoint,
       namespace: w.namespace,
