@@ -35,7 +35,8 @@ export const log = (s: string): void => void process.stderr.write(`[${new Date()
 
 export async function startEnv(opts: { fasterLookups?: boolean } = {}): Promise<Env> {
   const t = Date.now();
-  execFileSync(process.execPath, [join(repo, 'scripts', 'bundle.ts')], { stdio: 'inherit' });
+  // stdout carries the results: the bundler's line goes to stderr
+  execFileSync(process.execPath, [join(repo, 'scripts', 'bundle.ts')], { stdio: ['ignore', 2, 2] });
   const auditDir = join(repo, 'scratch', 'bench');
   mkdirSync(auditDir, { recursive: true });
   const auditLog = join(auditDir, `audit-${process.pid}.log`);
