@@ -20,8 +20,9 @@ USER 65532:65532
 ENV NODE_ENV=production
 # Memory (docs/benchmarks.md, "Memory"): glibc serves allocations of 16 KiB and more with mmap, so the
 # parser's and compiler's freed memory goes back to the OS instead of fragmenting the main arena;
-# few malloc arenas; a 1 MiB young generation; no optimizing JIT tiers (the work is I/O-bound).
+# few malloc arenas; a 1 MiB young generation; no optimizing JIT tiers (the work is I/O-bound);
+# V8's smaller heap-growing steps (--optimize-for-size).
 # The benchmarks read these lines and the Deployment's NODE_OPTIONS, and run exactly that.
 ENV MALLOC_MMAP_THRESHOLD_=16384 MALLOC_ARENA_MAX=2
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=1", "--no-opt", "--no-maglev", "operator.mjs"]
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=1", "--no-opt", "--no-maglev", "--optimize-for-size", "operator.mjs"]
 CMD ["run"]
