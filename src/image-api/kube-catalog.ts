@@ -1,23 +1,26 @@
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type CustomImage } from '../api/customimage.ts';
-import { withTimeout } from '../kube/api.ts';
+import { KubeCustomImageApi, withTimeout } from '../kube/api.ts';
+import { trimForCache } from '../kube/trim.ts';
 import type { ImageCatalog } from './operations.ts';
 
 /** The catalog through the Kubernetes API, as whichever identity the KubeConfig holds. */
 export class KubeImageCatalog implements ImageCatalog {
   readonly namespaces: readonly string[];
   private readonly api: CustomObjectsApi;
+  private readonly images: KubeCustomImageApi;
   private readonly timeoutMs: number;
 
   constructor(kc: KubeConfig, namespaces: readonly string[], timeoutMs: number) {
     this.api = kc.makeApiClient(CustomObjectsApi);
+    this.images = new KubeCustomImageApi(kc, { timeoutMs, fieldManager: 'pcluster-image-api' });
     this.namespaces = namespaces;
     this.timeoutMs = timeoutMs;
   }
 
+  /** Paged and trimmed like the informer's list: every API request lists, and a namespace may hold thousands. */
   async list(namespace: string): Promise<CustomImage[]> {
-    const out = (await withTimeout(`list customimages in ${namespace}`, this.timeoutMs, this.api.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL }))) as { items: CustomImage[] };
-    return out.items;
+    return (await this.images.list(namespace, undefined, trimForCache)).items;
   }
 
   async create(namespace: string, body: unknown): Promise<CustomImage> {
