@@ -4,15 +4,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { GROUP, PLURAL, VERSION, type CustomImage } from '../src/api/customimage.ts';
+import { GROUP, VERSION, type CustomImage } from '../src/api/customimage.ts';
 import { ControlPlane } from '../test/env/control-plane.ts';
 import { FaultProxy } from '../test/env/fault-proxy.ts';
 import { FixtureBuilder, type ImageFixture } from '../test/env/fixtures.ts';
 import { kubectlOk } from '../test/env/kubectl.ts';
 import { Moto } from '../test/env/moto.ts';
-import { deployedRuntime } from '../test/env/container.ts';
+import { BUNDLE, deployedRuntime } from '../test/env/container.ts';
 import { OperatorProcess } from '../test/env/operator-process.ts';
-import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { KubeCustomImageApi } from '../src/kube/api.ts';
+import { loadKubeConfig } from '../src/kube/kubeconfig.ts';
 
 export const repo = join(import.meta.dirname, '..');
 export const NS = 'bench';
@@ -27,7 +28,8 @@ export interface Env {
   adminKubeconfig: string;
   operatorKubeconfig: string;
   auditLog: string;
-  custom: CustomObjectsApi;
+  /** CustomImages as the admin sees them (the operator's own paged list, pooled connections). */
+  images: KubeCustomImageApi;
   dir: string;
 }
 
@@ -49,9 +51,8 @@ export async function startEnv(opts: { fasterLookups?: boolean } = {}): Promise<
   await kubectlOk(adminKubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/customimages.pcluster.imageops.dev']);
   await kubectlOk(adminKubeconfig, ['create', 'namespace', NS]);
   const operatorKubeconfig = cp.kubeconfigFor(OPERATOR_USER, ['system:masters']);
-  const kc = new KubeConfig();
-  kc.loadFromFile(adminKubeconfig);
-  return { cp, moto, faults, fixtures: new FixtureBuilder(moto.endpoint), adminKubeconfig, operatorKubeconfig, auditLog, custom: kc.makeApiClient(CustomObjectsApi), dir: cp.dir };
+  const images = new KubeCustomImageApi(loadKubeConfig(adminKubeconfig), { timeoutMs: 60_000, fieldManager: 'bench' });
+  return { cp, moto, faults, fixtures: new FixtureBuilder(moto.endpoint), adminKubeconfig, operatorKubeconfig, auditLog, images, dir: cp.dir };
 }
 
 export async function stopEnv(env: Env, ops: OperatorProcess[]): Promise<void> {
@@ -86,14 +87,7 @@ export async function applyImages(env: Env, ids: string[], spec: (id: string) =>
 }
 
 export async function listImages(env: Env): Promise<CustomImage[]> {
-  const items: CustomImage[] = [];
-  let cont: string | undefined;
-  do {
-    const page = (await env.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, limit: 1000, ...(cont ? { _continue: cont } : {}) })) as { items: CustomImage[]; metadata?: { continue?: string } };
-    items.push(...page.items);
-    cont = page.metadata?.continue || undefined;
-  } while (cont);
-  return items;
+  return (await env.images.list(NS, undefined)).items;
 }
 
 export function startOperator(env: Env, name: string, extraArgs: string[] = []): OperatorProcess {
@@ -103,8 +97,8 @@ export function startOperator(env: Env, name: string, extraArgs: string[] = []):
     namespace: NS,
     logFile: join(env.dir, `${name}.log`),
     extraArgs: ['--log-level', 'info', ...extraArgs],
-    // measure what the container runs: the bundle, with the Deployment's runtime settings
-    compiled: true,
+    // measure what the container runs: the bundle, with the Dockerfile's and Deployment's settings
+    script: BUNDLE,
     ...deployedRuntime(),
   }).start();
 }

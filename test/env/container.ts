@@ -7,6 +7,9 @@ import { onExit } from './processes.ts';
 
 const repo = join(import.meta.dirname, '..', '..');
 
+/** What `npm run build` (scripts/bundle.ts) writes and the container runs. */
+export const BUNDLE = join(repo, 'dist', 'operator.mjs');
+
 /**
  * How the container runs the operator, read from the Dockerfile (the ENTRYPOINT's Node.js flags,
  * ENV MALLOC_*) and manifests/operator/deployment.yaml (NODE_OPTIONS), so that the memory figures

@@ -12,11 +12,9 @@ export interface OperatorProcessOptions {
   logFile: string;
   extraArgs?: string[];
   env?: NodeJS.ProcessEnv;
-  /** Run the bundle (dist/operator.mjs, `npm run build`), as the container does, instead of the TypeScript sources. */
-  compiled?: boolean;
   /** Node.js flags before the script (the benchmarks use the container's). */
   nodeFlags?: string[];
-  /** Run this script instead (e.g. the bundle copied alone, as in the container). */
+  /** Run this script (the bundle, as the container does) instead of the TypeScript sources. */
   script?: string;
 }
 
@@ -33,7 +31,7 @@ export class OperatorProcess {
   start(): this {
     const args = [
       ...(this.opts.nodeFlags ?? []),
-      this.opts.script ?? (this.opts.compiled ? join(repo, 'dist', 'operator.mjs') : join(repo, 'src', 'main.ts')),
+      this.opts.script ?? join(repo, 'src', 'main.ts'),
       '--kubeconfig',
       this.opts.kubeconfig,
       '--aws-endpoint',
